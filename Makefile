@@ -1,0 +1,27 @@
+# The two set-up commands of the README. Each creates .venv (Python 3.11),
+# installs the package and what it needs from PyPI, then runs.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: demo test install clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Evaluate every trained zoo entry on fresh data, print the table, draw the figures.
+demo: $(STAMP)
+	$(BIN)/geomae export --refresh-config
+	$(BIN)/geomae demo --out demo_output
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+
+clean:
+	rm -rf $(VENV) runs demo_output reports .pytest_cache

@@ -1,0 +1,22 @@
+"""Evaluation and figures, one module per family.
+
+`EVALUATORS` and `FIGURES` map a family name (see `geomae_tf.zoo.ENTRIES`) to
+"module:function" strings, imported only when used.
+"""
+
+import importlib
+
+EVALUATORS = {
+    "disk": "geomae_tf.analysis.disk:evaluate",
+}
+FIGURES = {
+    "disk": "geomae_tf.analysis.disk:figures",
+}
+
+
+def resolve(table, family):
+    """The function registered for `family` in `table` (EVALUATORS or FIGURES)."""
+    if family not in table:
+        raise ValueError(f"`family` must be one of {sorted(table)}. Received: family={family!r}")
+    module, _, name = table[family].partition(":")
+    return getattr(importlib.import_module(module), name)

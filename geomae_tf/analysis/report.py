@@ -1,0 +1,84 @@
+"""Evaluation of zoo entries side by side: the table `geomae evaluate` and
+`geomae demo` print, as JSON and markdown, with the paper's claims beside
+the measured numbers."""
+
+from __future__ import annotations
+
+import json
+import operator
+from pathlib import Path
+
+from geomae_tf import analysis, atomic, zoo
+
+_OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
+QUICK_N_TEST = 300
+
+
+def check_claims(entry, metrics):
+    """[(text, measured, passed)] for the entry's claims (presets `checks`)."""
+    out = []
+    for metric, op, threshold, source in zoo.ENTRIES[entry].get("checks", ()):
+        value = metrics.get(metric)
+        passed = value is not None and _OPS[op](value, threshold)
+        out.append({"metric": metric, "claim": f"{metric} {op} {threshold:g}",
+                    "source": source, "measured": value, "holds": bool(passed)})
+    return out
+
+
+def evaluate_entries(entries, quick=False):
+    """Loads each trained entry, measures it on fresh data; returns rows."""
+    rows = []
+    for entry in entries:
+        spec = zoo.ENTRIES[entry]
+        model = zoo.load(entry)
+        evaluate = analysis.resolve(analysis.EVALUATORS, spec["family"])
+        recorded = zoo.entry_config(entry).get("results", {})
+        kwargs = dict(recorded.get("evaluation", {}))
+        if quick:
+            kwargs["n_test"] = min(kwargs.get("n_test", QUICK_N_TEST), QUICK_N_TEST)
+        metrics = evaluate(model, **kwargs)
+        rows.append({"entry": entry, "paper": spec["paper"], "metrics": metrics,
+                     "claims": check_claims(entry, metrics),
+                     "train_seconds": recorded.get("train_seconds"),
+                     "parameters": int(model.count_params())})
+    return rows
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1e-2 or abs(value) >= 1e3 else f"{value:.4f}"
+    return str(value)
+
+
+def markdown_table(rows):
+    """One line per (entry, claim): the paper/issue claim beside the measure."""
+    lines = ["| entry | paper | claim | measured | holds | train time |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for row in rows:
+        train = f"{row['train_seconds'] / 60:.1f} min" if row["train_seconds"] else "?"
+        claims = row["claims"] or [{"claim": "-", "source": "", "measured": None,
+                                    "holds": None}]
+        for claim in claims:
+            holds = {True: "yes", False: "NO", None: "-"}[claim["holds"]]
+            lines.append(f"| {row['entry']} | {row['paper']} | {claim['claim']} "
+                         f"({claim['source']}) | {_fmt(claim['measured'])} | {holds} | "
+                         f"{train} |")
+    return "\n".join(lines)
+
+
+def write_report(rows, out_dir):
+    """Writes `evaluation.json` and `evaluation.md` into `out_dir`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / "evaluation.json", out_dir / "evaluation.md"
+    atomic.write_text(json_path, json.dumps(rows, indent=2, default=float) + "\n")
+    atomic.write_text(md_path, markdown_table(rows) + "\n")
+    return [json_path, md_path]
+
+
+def entry_figures(entry, out_dir):
+    """Draws the figures of a trained entry; returns their paths."""
+    family = zoo.ENTRIES[entry]["family"]
+    if family not in analysis.FIGURES:
+        return []
+    return list(analysis.resolve(analysis.FIGURES, family)(zoo.load(entry), out_dir))

@@ -1,0 +1,12 @@
+"""Synthetic datasets, each a module with `training_dataset(...)` (a `tf.data`
+pipeline for `model.fit`) and a seeded numpy maker with ground-truth factors."""
+
+from geomae_tf.datasets import disks
+from geomae_tf.datasets import tfds_disks  # noqa: F401  registers tfds "geomae_disks"
+
+#: Datasets by the name recipes use.
+DATASETS = {
+    "disks": disks,
+}
+
+__all__ = ["DATASETS", "disks"]

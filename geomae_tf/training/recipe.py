@@ -1,0 +1,159 @@
+"""Recipes: one TOML file per zoo entry (`zoo/<entry>.toml`).
+
+A recipe names the model factory and its arguments, the dataset and its
+arguments, the training schedule, the held-out evaluation and the export
+version. Every key is checked against what the factory, the dataset and the
+trainer accept: a typo is an error that lists the allowed keys, never a
+silently ignored setting.
+
+Example (`zoo/disk_ae.toml`)::
+
+    entry = "disk_ae"
+    factory = "disk_autoencoder"
+    [model]
+    latent_dim = 1
+    [data]
+    dataset = "disks"
+    mode = "fixed"
+    [training]
+    epochs = 200
+    batch_size = 300
+    learning_rate = 1e-3
+    seed = 0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import tomllib
+from pathlib import Path
+
+from geomae_tf import validation
+
+TOP_LEVEL_KEYS = {"entry", "factory", "description", "paper", "model", "data", "training",
+                  "evaluation", "export"}
+TRAINING_DEFAULTS = {
+    "epochs": 10,
+    "batch_size": 300,
+    "learning_rate": 1e-3,
+    "seed": 0,
+    "steps_per_epoch": None,
+    "loss": "mse",
+    "trainer": "fit",
+}
+EXPORT_DEFAULTS = {"version": 1}
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot be used, with the file and key it concerns."""
+
+
+@dataclasses.dataclass
+class Recipe:
+    """A parsed and checked recipe."""
+
+    path: Path
+    entry: str
+    factory: str
+    description: str
+    paper: str
+    model: dict
+    data: dict
+    training: dict
+    evaluation: dict
+    export: dict
+
+    @property
+    def dataset(self):
+        return self.data.get("dataset")
+
+    def data_kwargs(self):
+        """Arguments of the dataset's `training_dataset` (without `dataset`)."""
+        kwargs = {k: v for k, v in self.data.items() if k != "dataset"}
+        kwargs.setdefault("batch_size", self.training["batch_size"])
+        kwargs.setdefault("seed", self.training["seed"])
+        return kwargs
+
+
+def _check_keys(path, section, given, allowed):
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise RecipeError(f"{path}: unknown key(s) {unknown} in [{section}]. "
+                          f"Allowed keys: {sorted(allowed)}")
+
+
+def _parameters(fn):
+    params = inspect.signature(fn).parameters
+    return {name for name, p in params.items()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def load_recipe(path):
+    """Reads and checks the recipe at `path` (a `.toml` file).
+
+    Raises:
+        FileNotFoundError: `path` does not exist.
+        RecipeError: unknown keys, unknown factory or dataset, bad values.
+    """
+    from geomae_tf import datasets, zoo  # late: the registries import models
+
+    path = Path(path)
+    if path.suffix != ".toml":
+        raise RecipeError(f"`recipe` must be a .toml file such as zoo/disk_ae.toml. "
+                          f"Received: recipe={str(path)!r}")
+    if not path.is_file():
+        raise FileNotFoundError(f"`recipe` must be an existing file. Received: "
+                                f"recipe={str(path)!r} (no such file)")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise RecipeError(f"{path}: not valid TOML: {err}") from None
+    _check_keys(path, "top level", raw, TOP_LEVEL_KEYS)
+    for key in ("entry", "factory"):
+        if not isinstance(raw.get(key), str):
+            raise RecipeError(f"{path}: `{key}` must be a string. Received: "
+                              f"{key}={raw.get(key)!r}")
+    factory = raw["factory"]
+    if factory not in zoo.FACTORIES:
+        raise RecipeError(f"{path}: `factory` must be one of {sorted(zoo.FACTORIES)}. "
+                          f"Received: factory={factory!r}")
+    model = dict(raw.get("model", {}))
+    _check_keys(path, "model", model,
+                _parameters(zoo.FACTORIES[factory]) - {"weights"})
+
+    data = dict(raw.get("data", {}))
+    dataset = data.get("dataset")
+    if dataset not in datasets.DATASETS:
+        raise RecipeError(f"{path}: [data] `dataset` must be one of "
+                          f"{sorted(datasets.DATASETS)}. Received: dataset={dataset!r}")
+    _check_keys(path, "data", data,
+                _parameters(datasets.DATASETS[dataset].training_dataset) | {"dataset"})
+
+    training = dict(TRAINING_DEFAULTS)
+    given = raw.get("training", {})
+    _check_keys(path, "training", given, TRAINING_DEFAULTS)
+    training.update(given)
+    try:
+        validation.check_int("training.epochs", training["epochs"], minimum=1)
+        validation.check_int("training.batch_size", training["batch_size"], minimum=1)
+        validation.check_int("training.seed", training["seed"], minimum=0)
+        validation.check_float("training.learning_rate", training["learning_rate"],
+                               minimum=0.0, exclusive_minimum=True)
+        if training["steps_per_epoch"] is not None:
+            validation.check_int("training.steps_per_epoch", training["steps_per_epoch"],
+                                 minimum=1)
+        validation.check_choice("training.loss", training["loss"], {"mse", "bce"})
+    except (TypeError, ValueError) as err:
+        raise RecipeError(f"{path}: {err}") from None
+    if data.get("mode") == "stream" and training["steps_per_epoch"] is None:
+        raise RecipeError(f"{path}: [data] mode = \"stream\" is infinite: set "
+                          f"[training] steps_per_epoch.")
+
+    export = dict(EXPORT_DEFAULTS)
+    _check_keys(path, "export", raw.get("export", {}), EXPORT_DEFAULTS)
+    export.update(raw.get("export", {}))
+    return Recipe(path=path, entry=raw["entry"], factory=factory,
+                  description=raw.get("description", ""), paper=raw.get("paper", ""),
+                  model=model, data=data, training=training,
+                  evaluation=dict(raw.get("evaluation", {})), export=export)

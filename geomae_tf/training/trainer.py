@@ -1,0 +1,164 @@
+"""`geomae train`: a recipe in, a trained, evaluated and exported entry out.
+
+The run folder `runs/<entry>/` holds the TensorBoard logs (`logs/`), the
+per-epoch history (`history.csv`), the last finite weights
+(`last.weights.h5`) and the backup that makes an interrupted run resume from
+its last completed epoch (`backup/`): run the same command again.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from geomae_tf import analysis, atomic, datasets, zoo
+from geomae_tf.training import callbacks as gcallbacks
+from geomae_tf.training.recipe import RecipeError, load_recipe
+
+#: Trainers other than plain `model.fit`, as "module:function" (see analysis.resolve).
+TRAINERS = {}
+
+
+class TrainingDivergedError(RuntimeError):
+    """Training produced NaN or infinite values; nothing was exported."""
+
+
+def family_of(recipe):
+    """The family of a recipe's entry (which evaluator and figures apply)."""
+    if recipe.evaluation.get("family"):
+        return recipe.evaluation["family"]
+    if recipe.entry in zoo.ENTRIES:
+        return zoo.ENTRIES[recipe.entry]["family"]
+    raise RecipeError(f"{recipe.path}: entry {recipe.entry!r} is not a zoo entry: set "
+                      f"[evaluation] family to one of {sorted(analysis.EVALUATORS)}")
+
+
+def build_model(recipe):
+    """The untrained model of a recipe."""
+    return zoo.FACTORIES[recipe.factory](**recipe.model)
+
+
+def evaluation_kwargs(recipe, evaluate_fn):
+    """The recipe's [evaluation] arguments, checked against `evaluate_fn`."""
+    kwargs = {k: v for k, v in recipe.evaluation.items() if k != "family"}
+    allowed = set(inspect.signature(evaluate_fn).parameters) - {"model"}
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise RecipeError(f"{recipe.path}: unknown key(s) {unknown} in [evaluation]. "
+                          f"Allowed keys: {sorted(allowed | {'family'})}")
+    return kwargs
+
+
+def _loss(name):
+    return {"mse": keras.losses.MeanSquaredError(),
+            "bce": keras.losses.BinaryCrossentropy()}[name]
+
+
+def fit(model, recipe, run_dir, verbose="auto", epochs=None):
+    """Trains `model` with `model.fit` as the recipe says; returns the History."""
+    training = recipe.training
+    data = datasets.DATASETS[recipe.dataset].training_dataset(**recipe.data_kwargs())
+    model.compile(optimizer=keras.optimizers.Adam(training["learning_rate"]),
+                  loss=_loss(training["loss"]))
+    run_dir = Path(run_dir)
+    callbacks = [
+        gcallbacks.AtomicBackupAndRestore(str(run_dir / "backup")),
+        keras.callbacks.TerminateOnNaN(),
+        gcallbacks.AtomicWeightsCheckpoint(run_dir / "last.weights.h5"),
+        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
+        keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")),
+    ]
+    return model.fit(data, epochs=epochs or training["epochs"],
+                     steps_per_epoch=training["steps_per_epoch"], callbacks=callbacks,
+                     shuffle=False,
+                     verbose=verbose)
+
+
+def _check_finite(model, history, recipe):
+    losses = np.asarray(history.history.get("loss", []), dtype=np.float64)
+    bad_loss = losses.size and not np.all(np.isfinite(losses))
+    bad_weights = not all(np.all(np.isfinite(w)) for w in model.get_weights())
+    if bad_loss or bad_weights:
+        epoch = int(np.argmax(~np.isfinite(losses))) + 1 if bad_loss else len(losses)
+        raise TrainingDivergedError(
+            f"training of {recipe.entry!r} produced NaN/inf (loss at epoch {epoch}): "
+            f"stopped, nothing exported. Lower [training] learning_rate in {recipe.path} "
+            f"and run again; the last finite weights are in the run folder.")
+
+
+def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
+          evaluate=True, epochs=None, verbose="auto", command=None):
+    """Trains the entry of the recipe at `recipe_path`, evaluates, exports.
+
+    Args:
+        recipe_path: path of a `.toml` recipe (e.g. "zoo/disk_ae.toml").
+        out_dir: folder of the run folders. Defaults to "runs".
+        saved_models: folder of the zoo's SavedModels.
+        export: bool. Export the trained model (`saved_models/<entry>/<v>/`).
+        evaluate: bool. Measure the metrics on fresh held-out data and write
+            them, with the command, seed and time, to `<recipe>.results.json`.
+        epochs: int or None. Overrides the recipe's epochs (quick checks).
+        verbose: Keras verbosity ("auto" shows a progress bar).
+        command: str. The command line recorded in the results.
+
+    Returns:
+        (model, results dict).
+    """
+    recipe = load_recipe(recipe_path)
+    seed = recipe.training["seed"]
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    run_dir = Path(out_dir) / recipe.entry
+    run_dir.mkdir(parents=True, exist_ok=True)
+    family = family_of(recipe)
+    evaluate_fn = analysis.resolve(analysis.EVALUATORS, family) if evaluate else None
+    eval_kwargs = evaluation_kwargs(recipe, evaluate_fn) if evaluate else {}
+
+    model = build_model(recipe)
+    started = time.time()
+    trainer = recipe.training["trainer"]
+    if trainer == "fit":
+        history = fit(model, recipe, run_dir, verbose=verbose, epochs=epochs)
+    elif trainer in TRAINERS:
+        history = analysis.resolve(TRAINERS, trainer)(model, recipe, run_dir,
+                                                      verbose=verbose, epochs=epochs)
+    else:
+        raise RecipeError(f"{recipe.path}: [training] trainer must be one of "
+                          f"{['fit'] + sorted(TRAINERS)}. Received: trainer={trainer!r}")
+    wall = time.time() - started
+    _check_finite(model, history, recipe)
+
+    results = {
+        "entry": recipe.entry,
+        "command": command or " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]),
+        "seed": seed,
+        "epochs": len(history.history.get("loss", [])),
+        "final_loss": float(history.history["loss"][-1]) if history.history.get("loss") else None,
+        "train_seconds": round(wall, 1),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+                   f"TF {tf.__version__}, Keras {keras.__version__}",
+    }
+    if evaluate:
+        results["metrics"] = evaluate_fn(model, **eval_kwargs)
+        results["evaluation"] = eval_kwargs
+        atomic.write_text(Path(recipe.path).with_suffix(".results.json"),
+                          json.dumps(results, indent=2, default=float) + "\n")
+    if export:
+        from geomae_tf.export.saved_model import export_entry
+
+        config = {"factory": recipe.factory, "model": recipe.model,
+                  "recipe": str(recipe.path), "results": results}
+        spec = zoo.ENTRIES.get(recipe.entry, {})
+        results["export"] = str(export_entry(model, recipe.entry, root=saved_models,
+                                             version=recipe.export["version"], config=config,
+                                             signature=spec.get("signature")))
+    return model, results

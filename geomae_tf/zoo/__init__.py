@@ -1,0 +1,37 @@
+"""The model zoo: prebuilt factories and the trained entries.
+
+>>> import geomae_tf
+>>> ae = geomae_tf.zoo.disk_autoencoder(weights="disk_ae")   # trained weights
+>>> ae = geomae_tf.zoo.load("disk_ae")                        # the same, by entry
+"""
+
+from __future__ import annotations
+
+from geomae_tf.models.disk.disk_autoencoder import disk_autoencoder
+from geomae_tf.zoo.presets import ENTRIES
+from geomae_tf.zoo.weights import available_entries, entry_config, entry_dir
+
+#: Factories by name, as recipes and exported configs refer to them.
+FACTORIES = {
+    "disk_autoencoder": disk_autoencoder,
+}
+
+
+def load(entry, version=None):
+    """The trained Keras model of zoo entry `entry` (its latest version).
+
+    Args:
+        entry: str. One of `geomae_tf.zoo.ENTRIES`.
+        version: int or None. A version folder; None takes the latest.
+
+    Raises:
+        ValueError: `entry` is not a zoo entry.
+        FileNotFoundError: the entry has not been trained on this machine.
+    """
+    folder = entry_dir(entry, version)
+    config = entry_config(entry, version)
+    factory = FACTORIES[config["factory"]]
+    return factory(**config["model"], weights=str(folder / f"{entry}.weights.h5"))
+
+
+__all__ = ["ENTRIES", "FACTORIES", "available_entries", "disk_autoencoder", "load"]

@@ -1,0 +1,71 @@
+"""The zoo's entries, as data (one place, no if/elif chains keyed on names).
+
+Each entry names its family (which evaluator and figures apply), its recipe
+under the repository's `zoo/` folder, the paper section it reproduces and,
+for models that are not autoencoders, the names of its serving signature;
+`checks` lists the claims `geomae demo` tests: [metric, op, threshold, source].
+"""
+
+ENTRIES = {
+    "disk_ae": {
+        "family": "disk",
+        "description": "Centred disks coded by ONE number (Table 1 network, with biases).",
+        "paper": "JMIV 2020, sections 3 and 4.1-4.2, Table 1, Figures 2-3",
+        "recipe": "zoo/disk_ae.toml",
+        "checks": [
+            ["mse", "<=", 1e-3, "issue 2 bound; goal 2e-4"],
+            ["abs_spearman", ">=", 0.999, "code monotone in the radius, Fig. 3"],
+            ["r2_vs_area", ">=", 0.99, "paper: the code follows the area, Fig. 3"],
+        ],
+    },
+    "disk_ae_nobias": {
+        "family": "disk",
+        "description": "The disk autoencoder without biases: D(l z) = l D(z), Airy profile.",
+        "paper": "JMIV 2020, section 4.3 and appendix B, Figures 4, 11, 12",
+        "recipe": "zoo/disk_ae_nobias.toml",
+    },
+    "disk_ae_hole": {
+        "family": "disk",
+        "description": "Disks with radii 11-18 never seen in training, no regularisation.",
+        "paper": "JMIV 2020, section 4.4, Figure 6",
+        "recipe": "zoo/disk_ae_hole.toml",
+    },
+    "disk_ae_hole_encreg": {
+        "family": "disk",
+        "description": "The hole set with encoder-only weight decay (type 3).",
+        "paper": "JMIV 2020, section 4.4.1, Figures 7-8",
+        "recipe": "zoo/disk_ae_hole_encreg.toml",
+    },
+    "position_encoder_1d": {
+        "family": "position_encoder",
+        "description": "A 1-D Dirac (one-hot, n = 64) to its position.",
+        "paper": "JMIV 2020, section 5.3, Figure 9",
+        "recipe": "zoo/position_encoder_1d.toml",
+        "signature": {"input": "signals", "output": "position"},
+    },
+    "position_decoder_1d": {
+        "family": "position_decoder",
+        "description": "A position to a triangular Dirac of length 64.",
+        "paper": "JMIV 2020, section 5.4, Figure 10",
+        "recipe": "zoo/position_decoder_1d.toml",
+        "signature": {"input": "position", "output": "signals"},
+    },
+    "pca_ae_ellipses": {
+        "family": "pca",
+        "description": "PCA-like autoencoder on ellipses: ordered, decorrelated axes.",
+        "paper": "Ladjal, Newson, Pham (PCA-AE talks), latent_dim 3",
+        "recipe": "zoo/pca_ae_ellipses.toml",
+    },
+    "atomic_spikes": {
+        "family": "atomic_spikes",
+        "description": "Atomic autoencoder (k = 10, d0 = 3) on sums of Gaussian spikes.",
+        "paper": "Newson and Traonmilin 2023, sections 2.3 and 3",
+        "recipe": "zoo/atomic_spikes.toml",
+    },
+    "atomic_strokes": {
+        "family": "atomic_strokes",
+        "description": "Atomic autoencoder (k = 10, d0 = 3) on Bezier strokes.",
+        "paper": "Newson and Traonmilin 2023, section 3",
+        "recipe": "zoo/atomic_strokes.toml",
+    },
+}

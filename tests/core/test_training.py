@@ -1,0 +1,100 @@
+"""`geomae train`: reproducible, resumable, and stopped by NaNs."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geomae_tf.training.recipe import RecipeError, load_recipe
+from geomae_tf.training.trainer import TrainingDivergedError, train
+from tests.core.recipes import write_tiny
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_same_seed_same_weights_on_cpu(tmp_path):
+    recipe = write_tiny(tmp_path / "r.toml", seed=3)
+    runs = []
+    for i in range(2):
+        model, _ = train(recipe, out_dir=tmp_path / f"runs{i}", export=False, evaluate=False,
+                         verbose=0)
+        runs.append(model.get_weights())
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+    other, _ = train(write_tiny(tmp_path / "s.toml", seed=4), out_dir=tmp_path / "runs2",
+                     export=False, evaluate=False, verbose=0)
+    assert any(not np.array_equal(a, b) for a, b in zip(runs[0], other.get_weights()))
+
+
+def test_training_lowers_the_loss_and_records_the_run(tmp_path):
+    recipe = write_tiny(tmp_path / "r.toml", epochs=4, learning_rate=3e-3)
+    model, results = train(recipe, out_dir=tmp_path / "runs", saved_models=tmp_path / "sm",
+                           verbose=0, command="geomae train r.toml")
+    history = list(csv.DictReader(open(tmp_path / "runs" / "disk_ae" / "history.csv")))
+    losses = [float(row["loss"]) for row in history]
+    assert losses[-1] < losses[0]
+    recorded = (tmp_path / "r.results.json").read_text()
+    for key in ('"command": "geomae train r.toml"', '"seed": 0', '"train_seconds"', '"mse"'):
+        assert key in recorded
+    assert (tmp_path / "sm" / "disk_ae" / "1" / "saved_model.pb").is_file()
+    assert list((tmp_path / "runs" / "disk_ae" / "logs").rglob("events.out.tfevents.*"))
+
+
+def test_nan_stops_training_and_exports_nothing(tmp_path):
+    recipe = write_tiny(tmp_path / "r.toml", epochs=5, learning_rate=1e30)
+    with pytest.raises(TrainingDivergedError, match="NaN/inf.*nothing exported"):
+        train(recipe, out_dir=tmp_path / "runs", saved_models=tmp_path / "sm", verbose=0)
+    assert not (tmp_path / "sm").exists()
+
+
+def _epochs(path):
+    if not path.exists():
+        return []
+    return [int(row["epoch"]) for row in csv.DictReader(open(path))]
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_from_its_last_completed_epoch(tmp_path):
+    recipe = write_tiny(tmp_path / "r.toml", n_train=300, epochs=25, batch_size=30)
+    command = [sys.executable, "-m", "geomae_tf", "train", str(recipe), "--out-dir",
+               str(tmp_path / "runs"), "--no-export", "--no-evaluate", "--verbose", "2"]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    history = tmp_path / "runs" / "disk_ae" / "history.csv"
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while len(_epochs(history)) < 3 and time.time() < deadline and first.poll() is None:
+        time.sleep(0.2)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    done_before = _epochs(history)
+    assert 3 <= len(done_before) < 25, "the run must be killed mid-training"
+
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr[-2000:]
+    epochs = _epochs(history)
+    resumed = epochs[len(done_before):]
+    # It continues (no restart at epoch 0) right after the last backed-up epoch
+    # (the backup is written before the CSV line, so at most one epoch more).
+    assert resumed[0] in (done_before[-1] + 1, done_before[-1] + 2)
+    assert resumed[-1] == 24
+    assert 0 not in resumed
+
+
+def test_unknown_recipe_keys_are_named(tmp_path):
+    bad = write_tiny(tmp_path / "r.toml", extra="\n[export]\nversoin = 2\n")
+    with pytest.raises(RecipeError, match=r"unknown key\(s\) \['versoin'\] in \[export\]"):
+        load_recipe(bad)
+    bad.write_text(bad.read_text().replace("latent_dim = 1", "latent_dims = 1"))
+    with pytest.raises(RecipeError, match=r"\['latent_dims'\] in \[model\]"):
+        load_recipe(bad)
+    with pytest.raises(RecipeError, match="must be a .toml file"):
+        load_recipe(tmp_path / "r.yaml")
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        load_recipe(tmp_path / "missing.toml")
