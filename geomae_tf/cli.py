@@ -59,6 +59,8 @@ def cmd_evaluate(args):
 
     rows = report.evaluate_entries(_entries(args.entries), quick=args.quick)
     paths = report.write_report(rows, args.out)
+    if args.readme:
+        paths.append(report.update_readme(args.readme, rows))
     print(report.markdown_table(rows))
     print(f"written: {', '.join(str(p) for p in paths)}")
 
@@ -119,6 +121,8 @@ def build_parser():
     p.add_argument("entries", nargs="*", help="zoo entries (default: every trained one)")
     p.add_argument("--out", default="reports", help="folder for evaluation.json/.md")
     p.add_argument("--quick", action="store_true", help="smaller held-out sets")
+    p.add_argument("--readme", default=None,
+                   help="also rewrite the zoo table of this README (between its markers)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("export", help="(re)write the SavedModel of zoo entries")

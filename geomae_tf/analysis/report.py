@@ -66,6 +66,38 @@ def markdown_table(rows):
     return "\n".join(lines)
 
 
+def zoo_table(rows):
+    """The README's zoo table: one line per entry, measured metrics and claims."""
+    lines = ["| entry | paper | measured on fresh data (claims: holds?) | parameters | training |",
+             "| --- | --- | --- | --- | --- |"]
+    for row in rows:
+        spec = zoo.ENTRIES[row["entry"]]
+        claims = "; ".join(f"{c['metric']} = {_fmt(c['measured'])} ({c['claim']}: "
+                           f"{'yes' if c['holds'] else 'NO'})" for c in row["claims"])
+        others = ", ".join(f"{k} = {_fmt(v)}" for k, v in row["metrics"].items()
+                           if isinstance(v, float) and k not in
+                           {c["metric"] for c in row["claims"]})
+        measured = "; ".join(x for x in (claims, others) if x)
+        train = f"{row['train_seconds'] / 60:.1f} min" if row["train_seconds"] else "?"
+        lines.append(f"| `{row['entry']}` | {spec['paper']} | {measured} | "
+                     f"{row['parameters']:,} | {train} (`{spec['recipe']}`) |")
+    return "\n".join(lines)
+
+
+def update_readme(path, rows, start="<!-- zoo-table:start -->",
+                  end="<!-- zoo-table:end -->"):
+    """Replaces the README's zoo table (between the markers) with `rows`."""
+    path = Path(path)
+    text = path.read_text()
+    if start not in text or end not in text:
+        raise ValueError(f"`readme` must contain the markers {start} and {end}. "
+                         f"Received: readme={str(path)!r} without them")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    atomic.write_text(path, f"{head}{start}\n{zoo_table(rows)}\n{end}{tail}")
+    return path
+
+
 def write_report(rows, out_dir):
     """Writes `evaluation.json` and `evaluation.md` into `out_dir`."""
     out_dir = Path(out_dir)

@@ -32,7 +32,7 @@ from pathlib import Path
 from geomae_tf import validation
 
 TOP_LEVEL_KEYS = {"entry", "factory", "description", "paper", "model", "data", "training",
-                  "evaluation", "export"}
+                  "evaluation", "export", "tune"}
 TRAINING_DEFAULTS = {
     "epochs": 10,
     "batch_size": 300,
@@ -63,6 +63,7 @@ class Recipe:
     training: dict
     evaluation: dict
     export: dict
+    tune: dict = dataclasses.field(default_factory=dict)
 
     @property
     def dataset(self):
@@ -156,4 +157,5 @@ def load_recipe(path):
     return Recipe(path=path, entry=raw["entry"], factory=factory,
                   description=raw.get("description", ""), paper=raw.get("paper", ""),
                   model=model, data=data, training=training,
-                  evaluation=dict(raw.get("evaluation", {})), export=export)
+                  evaluation=dict(raw.get("evaluation", {})), export=export,
+                  tune=dict(raw.get("tune", {})))

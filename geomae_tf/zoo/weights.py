@@ -2,7 +2,9 @@
 
 Searched in order: the folder named by `$GEOMAE_SAVED_MODELS`, the
 repository's `saved_models/` (a source checkout or editable install), and
-`<sys.prefix>/share/geomae_tf/saved_models` (what `pip install .` copies).
+`<prefix>/share/geomae_tf/saved_models`, where `pip install .` copies the
+Keras side of every entry (`<prefix>` being the one the package was installed
+under, or `sys.prefix`).
 """
 
 from __future__ import annotations
@@ -20,8 +22,14 @@ def search_roots():
     roots = []
     if os.environ.get("GEOMAE_SAVED_MODELS"):
         roots.append(Path(os.environ["GEOMAE_SAVED_MODELS"]))
-    roots.append(Path(__file__).resolve().parents[2] / "saved_models")
-    roots.append(Path(sys.prefix) / "share" / "geomae_tf" / "saved_models")
+    here = Path(__file__).resolve()
+    roots.append(here.parents[2] / "saved_models")
+    # <prefix>/lib/pythonX.Y/site-packages/geomae_tf/zoo/weights.py
+    prefixes = [here.parents[5]] if len(here.parents) > 5 else []
+    for prefix in prefixes + [Path(sys.prefix)]:
+        root = prefix / "share" / "geomae_tf" / "saved_models"
+        if root not in roots:
+            roots.append(root)
     return roots
 
 
