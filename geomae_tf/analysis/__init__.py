@@ -8,9 +8,15 @@ import importlib
 
 EVALUATORS = {
     "disk": "geomae_tf.analysis.disk:evaluate",
+    "atomic_spikes": "geomae_tf.analysis.atomic:evaluate_spikes",
+    "atomic_strokes": "geomae_tf.analysis.atomic:evaluate_strokes",
+    "pca": "geomae_tf.analysis.pca:evaluate",
 }
 FIGURES = {
     "disk": "geomae_tf.analysis.disk:figures",
+    "atomic_spikes": "geomae_tf.analysis.atomic:figures_spikes",
+    "atomic_strokes": "geomae_tf.analysis.atomic:figures_strokes",
+    "pca": "geomae_tf.analysis.pca:figures",
 }
 
 

@@ -37,8 +37,29 @@ def code_vs_radius(z, radii):
     }
 
 
+def band_mask(radii, band):
+    """Which `radii` fall in `band`: a (low, high) pair or a list of such pairs (a union).
+
+    Bands read from TOML arrive as lists: `[11, 18]` or `[[1, 11], [18, 31]]`.
+    """
+    radii = np.asarray(radii)
+    if (isinstance(band, (list, tuple)) and len(band) > 0
+            and all(isinstance(b, (list, tuple)) for b in band)):
+        pieces = band
+    else:
+        pieces = [band]
+    mask = np.zeros(radii.shape, bool)
+    for piece in pieces:
+        if (not isinstance(piece, (list, tuple)) or len(piece) != 2
+                or not float(piece[0]) < float(piece[1])):
+            raise ValueError(f"`bands` values must be (low, high) pairs with low < high, or "
+                             f"lists of them. Received: {band!r}")
+        mask |= (radii >= float(piece[0])) & (radii < float(piece[1]))
+    return mask
+
+
 def evaluate(model, n_test=1000, seed=20_201, radius_range=HELD_OUT_RANGE, n_samples=1024,
-             bands=None, sigma=disks.SIGMA):
+             bands=None, sigma=disks.SIGMA, profile_R=None):
     """Measures a disk autoencoder on fresh Monte-Carlo-blurred disks.
 
     Args:
@@ -48,13 +69,20 @@ def evaluate(model, n_test=1000, seed=20_201, radius_range=HELD_OUT_RANGE, n_sam
             training seed.
         radius_range: (low, high). Held-out radii, uniform. Defaults to 1..31.
         n_samples: int. Monte Carlo samples per pixel (appendix A).
-        bands: dict name -> (low, high) or None. Also report the MSE of the
-            disks whose radius falls in each band (e.g. the hole 11-18).
+        bands: dict name -> (low, high), or a list of such pairs (a union), or
+            None. Also report the MSE of the disks whose radius falls in each
+            band (e.g. `{"hole": (11, 18), "observed": [(1, 11), (18, 31)]}`),
+            and `<a>_over_<b>` ratios are left to the caller.
         sigma: float. Blur of the held-out disks.
+        profile_R: float or None. For a bias-free model (section 4.3): also
+            compare its decoding profile with the optimum of Proposition 2 for
+            training radii up to `profile_R` (`geomae_tf.analysis.airy`), adding
+            `corr_learned_airy`, `cosine_learned_airy_2d`, `r2_z_vs_inner`, ...
 
     Returns:
         dict: `mse` (mean per-pixel), `spearman`, `abs_spearman`,
-        `r2_vs_area`, `r2_vs_radius`, and `mse_<band>` for each band.
+        `r2_vs_area`, `r2_vs_radius`, `mse_<band>` for each band, and the
+        profile metrics when `profile_R` is set.
     """
     images, factors = disks.make_disks(n_test, seed=seed, radius_range=radius_range,
                                        renderer="monte_carlo", n_samples=n_samples,
@@ -67,9 +95,15 @@ def evaluate(model, n_test=1000, seed=20_201, radius_range=HELD_OUT_RANGE, n_sam
     if z.shape[1] == 1:
         metrics.update(code_vs_radius(z, radii))
         metrics["abs_spearman"] = abs(metrics["spearman"])
-    for name, (low, high) in (bands or {}).items():
-        inside = (radii >= low) & (radii < high)
+    for name, band in (bands or {}).items():
+        inside = band_mask(radii, band)
         metrics[f"mse_{name}"] = float(per_image[inside].mean()) if inside.any() else None
+    if profile_R is not None:
+        from geomae_tf.analysis import airy
+
+        comparison = airy.compare_with_network(model, R=profile_R, seed=seed + 3)
+        metrics.update({k: v for k, v in comparison.items()
+                        if isinstance(v, float) and k != "R"})
     return metrics
 
 
@@ -142,3 +176,102 @@ def figures(model, out_dir, seed=7, n_pairs=6, n_interp=8):
         fig.savefig(paths[-1], dpi=100, bbox_inches="tight")
         plt.close(fig)
     return paths
+
+
+def per_radius_errors(model, radii, seed=11, n_samples=512):
+    """Codes and per-disk MSE of fresh Monte-Carlo-blurred disks of the given radii.
+
+    Returns a dict with `radii`, `images`, `reconstructions`, `z` (N, d) and
+    `per_image` (N,) MSE.
+    """
+    radii = np.asarray(radii, np.float64)
+    images = disks.render_disks_monte_carlo(radii, image_size=model.image_shape[0],
+                                            n_samples=n_samples, seed=seed)
+    recon = model.reconstruct(images)
+    return {"radii": radii, "images": images, "reconstructions": recon,
+            "z": model.encode(images), "per_image": np.mean((recon - images) ** 2,
+                                                            axis=(1, 2, 3))}
+
+
+def pairs_figure(models, radii, observed, path, title=""):
+    """Inputs and outputs with a green (observed radius) or red (unseen) border.
+
+    Figures 5 and 6 of JMIV 2020. `models` is a dict name -> autoencoder (one
+    output row each); `observed(r)` says whether radius r was in the training
+    set. Returns the path.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    radii = np.asarray(radii, np.float64)
+    first = next(iter(models.values()))
+    images = disks.render_disks_monte_carlo(radii, image_size=first.image_shape[0], seed=5)
+    rows = [("input", images)] + [(name, m.reconstruct(images)) for name, m in models.items()]
+    fig, axes = plt.subplots(len(rows), len(radii), figsize=(1.3 * len(radii),
+                                                               1.4 * len(rows) + 0.4),
+                             squeeze=False)
+    for i, (name, batch) in enumerate(rows):
+        for j, r in enumerate(radii):
+            ax = axes[i, j]
+            ax.imshow(np.clip(batch[j, ..., 0], 0, 1), cmap="gray", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            colour = "green" if observed(r) else "red"
+            for spine in ax.spines.values():
+                spine.set_edgecolor(colour)
+                spine.set_linewidth(3)
+            if i == 0:
+                ax.set_title(f"r = {r:.1f}", fontsize=8)
+        axes[i, 0].set_ylabel(name, fontsize=8)
+    fig.suptitle(title + " (green: radius seen in training, red: never seen)", fontsize=9)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def output_profiles_figure(model, radii, path, title="", R=None):
+    """Grey levels along the central row of inputs and outputs (Figures 4 and 13).
+
+    For a bias-free decoder every output is h(r) f(t) (eq. 5): the output
+    profiles are scaled copies of one function. With `R`, the Airy optimum
+    of Proposition 2 for radii up to R is drawn too (scaled to the largest
+    output). Returns the path.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = per_radius_errors(model, radii, seed=9)
+    size = model.image_shape[0]
+    t = np.arange(size) - (size - 1) / 2.0
+    row = size // 2
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    cmap = plt.get_cmap("viridis")
+    for j, r in enumerate(out["radii"]):
+        colour = cmap(j / max(len(out["radii"]) - 1, 1))
+        axes[0].plot(t, out["images"][j, row, :, 0], color=colour, lw=1, label=f"r = {r:.0f}")
+        axes[1].plot(t, out["reconstructions"][j, row, :, 0], color=colour, lw=1)
+    if R is not None:
+        from geomae_tf.analysis import airy
+
+        peak = float(np.max(out["reconstructions"][:, row, :, 0]))
+        profile = airy.airy_profile(np.abs(t), R)
+        axes[1].plot(t, peak * profile, "r--", lw=1, label=f"Airy optimum, R = {R:g}")
+        axes[1].legend(fontsize=7)
+    axes[0].set_title("inputs (central row)", fontsize=9)
+    axes[1].set_title("outputs (central row)", fontsize=9)
+    axes[0].legend(fontsize=6, ncol=2)
+    for ax in axes:
+        ax.set_xlabel("t (px from the centre)")
+    axes[0].set_ylabel("grey level")
+    fig.suptitle(title, fontsize=9)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path

@@ -9,6 +9,7 @@ import operator
 from pathlib import Path
 
 from geomae_tf import analysis, atomic, zoo
+from geomae_tf.analysis import disentanglement
 
 _OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 QUICK_N_TEST = 300
@@ -37,6 +38,8 @@ def evaluate_entries(entries, quick=False):
         if quick:
             kwargs["n_test"] = min(kwargs.get("n_test", QUICK_N_TEST), QUICK_N_TEST)
         metrics = evaluate(model, **kwargs)
+        metrics.update(disentanglement.entry_scores(
+            spec["family"], model, n=QUICK_N_TEST if quick else disentanglement.N_SAMPLES))
         rows.append({"entry": entry, "paper": spec["paper"], "metrics": metrics,
                      "claims": check_claims(entry, metrics),
                      "train_seconds": recorded.get("train_seconds"),

@@ -2,11 +2,20 @@
 pipeline for `model.fit`) and a seeded numpy maker with ground-truth factors."""
 
 from geomae_tf.datasets import disks
+from geomae_tf.datasets import diracs
+from geomae_tf.datasets import mnist, spikes, strokes
+from geomae_tf.datasets import ellipses, grey_disks
 from geomae_tf.datasets import tfds_disks  # noqa: F401  registers tfds "geomae_disks"
 
 #: Datasets by the name recipes use.
 DATASETS = {
     "disks": disks,
+    "diracs": diracs,
+    "mnist": mnist,
+    "spikes": spikes,
+    "strokes": strokes,
+    "ellipses": ellipses,
+    "grey_disks": grey_disks,
 }
 
 __all__ = ["DATASETS", "disks"]

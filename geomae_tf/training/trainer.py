@@ -25,7 +25,9 @@ from geomae_tf.training import callbacks as gcallbacks
 from geomae_tf.training.recipe import RecipeError, load_recipe
 
 #: Trainers other than plain `model.fit`, as "module:function" (see analysis.resolve).
-TRAINERS = {}
+TRAINERS = {
+    "progressive": "geomae_tf.training.progressive:fit_recipe",
+}
 
 
 class TrainingDivergedError(RuntimeError):

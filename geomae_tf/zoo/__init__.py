@@ -7,13 +7,21 @@
 
 from __future__ import annotations
 
+from geomae_tf.models.atomic.atomic_autoencoder import atomic_autoencoder
 from geomae_tf.models.disk.disk_autoencoder import disk_autoencoder
+from geomae_tf.models.pca.pca_autoencoder import pca_autoencoder
+from geomae_tf.models.position.position_decoder import position_decoder
+from geomae_tf.models.position.position_encoder import position_encoder
 from geomae_tf.zoo.presets import ENTRIES
 from geomae_tf.zoo.weights import available_entries, entry_config, entry_dir
 
 #: Factories by name, as recipes and exported configs refer to them.
 FACTORIES = {
+    "atomic_autoencoder": atomic_autoencoder,
     "disk_autoencoder": disk_autoencoder,
+    "pca_autoencoder": pca_autoencoder,
+    "position_decoder": position_decoder,
+    "position_encoder": position_encoder,
 }
 
 

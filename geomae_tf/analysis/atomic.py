@@ -1,0 +1,487 @@
+"""Evaluation and figures of the atomic family (Newson and Traonmilin 2023, section 3).
+
+- Spike recovery: each decoded atom g(z_i) is located (peak pixel refined to
+  sub-pixel by a parabola through the log-intensities of its neighbours,
+  exact for a Gaussian), atoms whose amplitude passes a threshold are
+  declared active, and active atoms are matched to the true spikes by the
+  Hungarian algorithm (`scipy.optimize.linear_sum_assignment`) within a
+  distance gate. Reported: precision, recall, position RMSE (px), amplitude
+  relative error, and the share of active atoms whose half-maximum region
+  holds exactly one true spike centre.
+- Strokes: reconstruction error, and how well the atoms match the true
+  strokes one to one (cosine similarity after Hungarian matching).
+- Figures: decomposition (input, output, every g(z_i): Figures 3 and 5),
+  navigation of one block's coordinates inside latent bounds estimated from
+  training codes (Figure 6), interpolation between two inputs (Figure 4).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from scipy import optimize
+
+from geomae_tf import validation
+from geomae_tf.datasets import spikes, strokes
+
+#: Atoms whose amplitude is below this are inactive: half the smallest true
+#: amplitude (spike amplitudes are U(0.5, 1)).
+ACTIVE_THRESHOLD = 0.25
+#: A detection farther than this from a true centre does not match it
+#: (half the minimum separation of 2 sigma = 4 px).
+DISTANCE_GATE = 2.0
+EVAL_SEED = 20_231
+
+
+# -- locating atoms ----------------------------------------------------------
+def _parabola(left, centre, right):
+    """Vertex of the parabola through (-1, left), (0, centre), (1, right).
+
+    f(x) = centre + s x + q x^2 / 2 with s = (right - left) / 2 and
+    q = left - 2 centre + right: the vertex is at -s / q and rises
+    -s^2 / (2 q) above the centre. Where q >= 0 (no maximum) the centre is kept.
+    """
+    slope = 0.5 * (right - left)
+    curvature = left - 2.0 * centre + right
+    ok = curvature < 0
+    safe = np.where(ok, curvature, -1.0)
+    offset = np.where(ok, np.clip(-slope / safe, -0.5, 0.5), 0.0)
+    gain = np.where(ok, -slope ** 2 / (2.0 * safe), 0.0)
+    return offset, gain
+
+
+def locate_atoms(atoms, refine=True):
+    """Position and amplitude of each atom (its peak, refined to sub-pixel).
+
+    The peak pixel is refined along rows and columns by the vertex of the
+    parabola through the log-intensities of the peak and its two neighbours
+    (exact for a Gaussian: x * G(t) is a parabola in log scale); where a
+    neighbour is not positive the parabola goes through the intensities
+    instead. The amplitude is the height of the fitted peak (at least the
+    peak pixel's value).
+
+    Args:
+        atoms: array (N, k, H, W) or (N, k, H, W, 1).
+        refine: bool. Sub-pixel refinement; False returns the peak pixel.
+
+    Returns:
+        (positions (N, k, 2) as `(row, column)`, amplitudes (N, k)).
+    """
+    atoms = np.asarray(atoms, np.float64)
+    if atoms.ndim == 5 and atoms.shape[-1] == 1:
+        atoms = atoms[..., 0]
+    if atoms.ndim != 4:
+        raise ValueError(f"`atoms` must be shaped (N, k, H, W) or (N, k, H, W, 1). "
+                         f"Received: atoms with shape {atoms.shape}")
+    n, k, h, w = atoms.shape
+    flat = atoms.reshape(n, k, h * w)
+    peak = np.argmax(flat, axis=-1)
+    rows, cols = np.divmod(peak, w)
+    centre = np.take_along_axis(flat, peak[..., None], -1)[..., 0]
+    positions = np.stack([rows, cols], axis=-1).astype(np.float64)
+    amplitudes = centre.copy()
+    if not refine:
+        return positions, amplitudes
+
+    def value(dr, dc):
+        r = np.clip(rows + dr, 0, h - 1)
+        c = np.clip(cols + dc, 0, w - 1)
+        return np.take_along_axis(flat, (r * w + c)[..., None], -1)[..., 0]
+
+    up, down, left, right = value(-1, 0), value(1, 0), value(0, -1), value(0, 1)
+    inner_r = (rows > 0) & (rows < h - 1)
+    inner_c = (cols > 0) & (cols < w - 1)
+    use_log = (np.minimum.reduce([up, down, left, right]) > 0) & (centre > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lg = [np.log(np.where(use_log, v, 1.0)) for v in (up, centre, down, left, right)]
+    dr_log, gr_log = _parabola(lg[0], lg[1], lg[2])
+    dc_log, gc_log = _parabola(lg[3], lg[1], lg[4])
+    dr_lin, gr_lin = _parabola(up, centre, down)
+    dc_lin, gc_lin = _parabola(left, centre, right)
+    dr = np.where(inner_r, np.where(use_log, dr_log, dr_lin), 0.0)
+    dc = np.where(inner_c, np.where(use_log, dc_log, dc_lin), 0.0)
+    positions[..., 0] += dr
+    positions[..., 1] += dc
+    log_height = np.where(inner_r, gr_log, 0.0) + np.where(inner_c, gc_log, 0.0)
+    lin_height = np.where(inner_r, gr_lin, 0.0) + np.where(inner_c, gc_lin, 0.0)
+    amplitudes = np.where(use_log, centre * np.exp(log_height), centre + lin_height)
+    return positions, np.maximum(amplitudes, centre)
+
+
+# -- spike recovery ----------------------------------------------------------
+def match_spikes(pred_positions, true_positions, gate=DISTANCE_GATE):
+    """Hungarian matching of detections to true spikes within a distance gate.
+
+    Args:
+        pred_positions: array (P, 2). Detected centres.
+        true_positions: array (T, 2). True centres.
+        gate: float. Pairs farther apart than this never match.
+
+    Returns:
+        (pred_index, true_index) int arrays of the matched pairs.
+    """
+    pred_positions = np.asarray(pred_positions, np.float64).reshape(-1, 2)
+    true_positions = np.asarray(true_positions, np.float64).reshape(-1, 2)
+    if not len(pred_positions) or not len(true_positions):
+        return np.zeros(0, int), np.zeros(0, int)
+    dist = np.linalg.norm(pred_positions[:, None] - true_positions[None], axis=-1)
+    cost = np.where(dist <= gate, dist, 1e6)
+    rows, cols = optimize.linear_sum_assignment(cost)
+    keep = dist[rows, cols] <= gate
+    return rows[keep], cols[keep]
+
+
+def _check_truth(positions, amplitudes, counts, n, name="positions"):
+    positions = np.asarray(positions, np.float64)
+    amplitudes = np.asarray(amplitudes, np.float64)
+    counts = np.asarray(counts).astype(int)
+    if positions.ndim != 3 or positions.shape[0] != n or positions.shape[-1] != 2:
+        raise ValueError(f"`{name}` must be shaped (N, max_spikes, 2) with N = {n} (one row "
+                         f"per image of `atoms`). Received: {name} with shape "
+                         f"{positions.shape}")
+    if amplitudes.shape != positions.shape[:2] or counts.shape != (n,):
+        raise ValueError(f"`amplitudes` must be shaped {positions.shape[:2]} and `counts` "
+                         f"({n},). Received: amplitudes {amplitudes.shape}, counts "
+                         f"{counts.shape}")
+    return positions, amplitudes, counts
+
+
+def spike_recovery(atoms, positions, amplitudes, counts, threshold=ACTIVE_THRESHOLD,
+                   gate=DISTANCE_GATE, refine=True):
+    """Scores a decomposition into atoms against the true spikes.
+
+    Args:
+        atoms: array (N, k, H, W[, 1]). The decoded atoms g(z_i).
+        positions: array (N, S, 2). True centres `(row, column)`; only the
+            first `counts[n]` rows of image n are read.
+        amplitudes: array (N, S). True amplitudes.
+        counts: array (N,). Number of true spikes per image.
+        threshold: float. An atom is active when its amplitude exceeds it.
+        gate: float. Largest distance (px) of a match.
+        refine: bool. Sub-pixel refinement of the atoms' positions.
+
+    Returns:
+        dict: `precision` (matched / active atoms), `recall` (matched / true
+        spikes), `f1`, `position_rmse` (px, over matched pairs),
+        `amplitude_error` (mean |a - a_true| / a_true over matched pairs),
+        `one_spike_share` (share of active atoms whose half-maximum region
+        holds exactly one true centre), `active_per_spike` (active atoms per
+        true spike), `n_true`, `n_active`, `n_matched`.
+    """
+    atoms = np.asarray(atoms, np.float64)
+    if atoms.ndim == 5 and atoms.shape[-1] == 1:
+        atoms = atoms[..., 0]
+    est_pos, est_amp = locate_atoms(atoms, refine=refine)
+    positions, amplitudes, counts = _check_truth(positions, amplitudes, counts, len(atoms))
+    threshold = validation.check_float("threshold", threshold)
+    gate = validation.check_float("gate", gate, minimum=0.0)
+    h, w = atoms.shape[2:]
+    sq_errors, amp_errors = [], []
+    n_true = n_active = n_matched = n_one = 0
+    for i in range(len(atoms)):
+        true_pos = positions[i, :counts[i]]
+        true_amp = amplitudes[i, :counts[i]]
+        active = np.flatnonzero(est_amp[i] > threshold)
+        p, t = match_spikes(est_pos[i, active], true_pos, gate)
+        sq_errors.extend(np.sum((est_pos[i, active[p]] - true_pos[t]) ** 2, axis=-1))
+        amp_errors.extend(np.abs(est_amp[i, active[p]] - true_amp[t]) / true_amp[t])
+        n_true += len(true_pos)
+        n_active += len(active)
+        n_matched += len(p)
+        pix = np.clip(np.rint(true_pos).astype(int), 0, [h - 1, w - 1])
+        for a in active:
+            atom = atoms[i, a]
+            inside = atom[pix[:, 0], pix[:, 1]] >= 0.5 * atom.max()
+            n_one += int(np.count_nonzero(inside) == 1)
+    precision = n_matched / n_active if n_active else 0.0
+    recall = n_matched / n_true if n_true else 0.0
+    return {
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(2 * precision * recall / (precision + recall)) if n_matched else 0.0,
+        "position_rmse": float(np.sqrt(np.mean(sq_errors))) if sq_errors else float("nan"),
+        "amplitude_error": float(np.mean(amp_errors)) if amp_errors else float("nan"),
+        "one_spike_share": float(n_one / n_active) if n_active else 0.0,
+        "active_per_spike": float(n_active / n_true) if n_true else 0.0,
+        "n_true": int(n_true), "n_active": int(n_active), "n_matched": int(n_matched),
+    }
+
+
+def _check_atomic(model):
+    if not hasattr(model, "atoms") or not hasattr(model, "k"):
+        raise TypeError(f"`model` must be an atomic autoencoder (from "
+                        f"geomae_tf.zoo.atomic_autoencoder). Received: model of type "
+                        f"{type(model).__name__}")
+    return model
+
+
+def evaluate_spikes(model, n_test=300, seed=EVAL_SEED, threshold=ACTIVE_THRESHOLD,
+                    gate=DISTANCE_GATE, sigma=spikes.SIGMA, max_spikes=spikes.MAX_SPIKES,
+                    batch_size=100):
+    """Spike recovery of an atomic autoencoder on fresh spike images.
+
+    Args:
+        model: an `AtomicAutoencoder` trained on spikes.
+        n_test: int. Number of fresh images. Defaults to 300.
+        seed: int. Seed of the images (never a training image).
+        threshold, gate: as in `spike_recovery`.
+        sigma, max_spikes: as in `geomae_tf.datasets.spikes.make_spikes`.
+        batch_size: int. Images per forward pass.
+
+    Returns:
+        dict: the metrics of `spike_recovery`, plus `mse` (per pixel),
+        `position_rmse_pixel` (the same matching on the peak pixels alone,
+        without sub-pixel refinement), `n_test`, `threshold`, `gate`.
+    """
+    _check_atomic(model)
+    n_test = validation.check_int("n_test", n_test, minimum=1)
+    images, factors = spikes.make_spikes(n_test, seed=seed, image_size=model.image_shape[0],
+                                         sigma=sigma, max_spikes=max_spikes)
+    atoms = model.atoms(images, batch_size=batch_size)
+    truth = (factors["positions"], factors["amplitudes"], factors["count"])
+    metrics = spike_recovery(atoms, *truth, threshold=threshold, gate=gate)
+    metrics["position_rmse_pixel"] = spike_recovery(atoms, *truth, threshold=threshold,
+                                                    gate=gate, refine=False)["position_rmse"]
+    metrics["mse"] = float(np.mean((atoms.sum(axis=1) - images) ** 2))
+    metrics.update({"n_test": n_test, "threshold": threshold, "gate": gate})
+    return metrics
+
+
+# -- strokes -------------------------------------------------------------------
+def stroke_matching(atoms, true_strokes, counts):
+    """Cosine similarity of atoms and true strokes after one-to-one matching.
+
+    Returns:
+        dict: `stroke_cosine` (mean over true strokes of the cosine with
+        their matched atom), `stroke_match_rate` (share of strokes whose
+        matched atom has cosine >= 0.8).
+    """
+    atoms = np.asarray(atoms, np.float64)
+    atoms = atoms[..., 0] if atoms.ndim == 5 else atoms
+    true_strokes = np.asarray(true_strokes, np.float64)
+    cosines = []
+    for i in range(len(atoms)):
+        a = atoms[i].reshape(atoms.shape[1], -1)
+        s = true_strokes[i, :counts[i]].reshape(counts[i], -1)
+        if not len(s):
+            continue
+        norm = (np.linalg.norm(a, axis=1)[:, None] * np.linalg.norm(s, axis=1)[None]) + 1e-12
+        cos = a @ s.T / norm
+        rows, cols = optimize.linear_sum_assignment(-cos)
+        matched = np.zeros(len(s))
+        matched[cols] = cos[rows, cols]
+        cosines.extend(matched)
+    cosines = np.asarray(cosines)
+    return {"stroke_cosine": float(cosines.mean()) if cosines.size else float("nan"),
+            "stroke_match_rate": float(np.mean(cosines >= 0.8)) if cosines.size else 0.0}
+
+
+def evaluate_strokes(model, n_test=300, seed=EVAL_SEED, threshold=ACTIVE_THRESHOLD,
+                     max_strokes=strokes.MAX_STROKES, batch_size=100):
+    """Reconstruction and decomposition quality on fresh stroke images.
+
+    Returns:
+        dict: `mse` (per pixel), `psnr` (dB, peak 1), `active_atoms` (mean
+        number of atoms whose peak exceeds `threshold`), `active_per_stroke`,
+        `stroke_cosine` and `stroke_match_rate` (see `stroke_matching`),
+        `n_test`.
+    """
+    _check_atomic(model)
+    n_test = validation.check_int("n_test", n_test, minimum=1)
+    images, factors = strokes.make_strokes(n_test, seed=seed, image_size=model.image_shape[0],
+                                           max_strokes=max_strokes, return_strokes=True)
+    atoms = model.atoms(images, batch_size=batch_size)
+    mse = float(np.mean((atoms.sum(axis=1) - images) ** 2))
+    active = (atoms.max(axis=(2, 3, 4)) > threshold).sum(axis=1)
+    metrics = {"mse": mse, "psnr": float(10 * np.log10(1.0 / max(mse, 1e-12))),
+               "active_atoms": float(active.mean()),
+               "active_per_stroke": float(active.sum() / factors["count"].sum())}
+    metrics.update(stroke_matching(atoms, factors["strokes"], factors["count"]))
+    metrics["n_test"] = n_test
+    return metrics
+
+
+# -- latent bounds and figures ----------------------------------------------------
+def latent_bounds(codes, quantile=0.0):
+    """Bounds of each latent coordinate over training codes (section 2.3).
+
+    Args:
+        codes: array (N, latent_dim). Codes E(x) of training images.
+        quantile: float in [0, 0.5). 0 gives min and max; e.g. 0.01 ignores
+            the 1% extremes on each side.
+
+    Returns:
+        (low, high), each of shape (latent_dim,).
+    """
+    codes = validation.check_codes(codes)
+    quantile = validation.check_float("quantile", quantile, minimum=0.0, maximum=0.499)
+    return (np.quantile(codes, quantile, axis=0).astype(np.float32),
+            np.quantile(codes, 1.0 - quantile, axis=0).astype(np.float32))
+
+
+def training_codes(model, dataset="spikes", n=1000, seed=0, **kwargs):
+    """Codes of the first `n` images of a training stream (for `latent_bounds`)."""
+    from geomae_tf.datasets import DATASETS
+
+    validation.check_choice("dataset", dataset, set(DATASETS))
+    ds = DATASETS[dataset].training_dataset(batch_size=n, seed=seed,
+                                            image_size=model.image_shape[0], **kwargs)
+    images = next(iter(ds))[0].numpy()
+    return model.encode(images)
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _show(ax, image, title=None, vmin=0.0, vmax=1.0):
+    ax.imshow(np.asarray(image)[..., 0] if np.ndim(image) == 3 else image, cmap="gray",
+              vmin=vmin, vmax=vmax)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=7)
+
+
+def _save(fig, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    _plt().close(fig)
+    return path
+
+
+def decomposition_figure(model, images, path, positions=None, counts=None):
+    """Figures 3 and 5: input, output and every atom g(z_i), one row per image.
+
+    Args:
+        model: an `AtomicAutoencoder`.
+        images: array (N, H, W, 1), a few images.
+        path: where to save the PNG.
+        positions, counts: optional true spike centres, marked on the input.
+
+    Returns:
+        The path written.
+    """
+    _check_atomic(model)
+    plt = _plt()
+    atoms = model.atoms(images)
+    recon = atoms.sum(axis=1)
+    n, k = atoms.shape[:2]
+    fig, axes = plt.subplots(n, k + 2, figsize=(1.1 * (k + 2), 1.2 * n), squeeze=False)
+    for r in range(n):
+        _show(axes[r, 0], images[r], "input" if r == 0 else None)
+        _show(axes[r, 1], recon[r], "output" if r == 0 else None)
+        if positions is not None:
+            p = positions[r, :counts[r]]
+            axes[r, 0].plot(p[:, 1], p[:, 0], "r+", ms=4)
+        for i in range(k):
+            _show(axes[r, i + 2], atoms[r, i], f"g(z_{i + 1})" if r == 0 else None)
+    fig.suptitle(f"{model.name}: x, f_D(f_E(x)) and its {k} atoms", fontsize=9)
+    return _save(fig, path)
+
+
+def navigation_figure(model, image, path, bounds, block=None, steps=7):
+    """Figure 6: moves each coordinate of one latent block across its bounds.
+
+    Row j varies coordinate j of block `block` from its lower to its upper
+    bound (the other coordinates stay at the image's code) and shows the
+    decoded image.
+
+    Args:
+        model: an `AtomicAutoencoder`.
+        image: array (H, W, 1) or (1, H, W, 1).
+        path: where to save the PNG.
+        bounds: (low, high) from `latent_bounds`.
+        block: int or None. The block to move; None picks the brightest atom.
+        steps: int. Values per coordinate.
+
+    Returns:
+        The path written.
+    """
+    _check_atomic(model)
+    plt = _plt()
+    image = np.asarray(image, np.float32).reshape((1,) + model.image_shape)
+    z = model.encode(image)[0]
+    if block is None:
+        block = int(np.argmax(model.atoms_from_codes(z[None]).max(axis=(2, 3, 4))[0]))
+    block = validation.check_int("block", block, minimum=0, maximum=model.k - 1)
+    steps = validation.check_int("steps", steps, minimum=2)
+    low, high = (np.asarray(b, np.float32) for b in bounds)
+    d0 = model.d0
+    codes = []
+    for j in range(d0):
+        c = block * d0 + j
+        for v in np.linspace(low[c], high[c], steps):
+            code = z.copy()
+            code[c] = v
+            codes.append(code)
+    decoded = model.decode(np.stack(codes))
+    fig, axes = plt.subplots(d0, steps + 1, figsize=(1.2 * (steps + 1), 1.3 * d0),
+                             squeeze=False)
+    for j in range(d0):
+        _show(axes[j, 0], image[0], "input" if j == 0 else None)
+        axes[j, 0].set_ylabel(f"z_{block + 1},{j + 1}", fontsize=8)
+        for s in range(steps):
+            value = codes[j * steps + s][block * d0 + j]
+            _show(axes[j, s + 1], decoded[j * steps + s], f"{value:.2f}")
+    fig.suptitle(f"{model.name}: navigating block {block + 1} inside the training "
+                 "codes' bounds", fontsize=9)
+    return _save(fig, path)
+
+
+def interpolation_figure(model, image_a, image_b, path, steps=8):
+    """Figure 4: decodes (1 - t) E(a) + t E(b) for t from 0 to 1.
+
+    Returns:
+        The path written.
+    """
+    _check_atomic(model)
+    plt = _plt()
+    pair = np.stack([np.asarray(image_a, np.float32).reshape(model.image_shape),
+                     np.asarray(image_b, np.float32).reshape(model.image_shape)])
+    z = model.encode(pair)
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    decoded = model.decode((1 - t) * z[0] + t * z[1])
+    fig, axes = plt.subplots(1, steps + 2, figsize=(1.2 * (steps + 2), 1.6))
+    _show(axes[0], pair[0], "a")
+    _show(axes[-1], pair[1], "b")
+    for s in range(steps):
+        _show(axes[s + 1], decoded[s], f"t = {t[s, 0]:.2f}")
+    fig.suptitle(f"{model.name}: decoding (1 - t) E(a) + t E(b)", fontsize=9)
+    return _save(fig, path)
+
+
+def figures_spikes(model, out_dir, seed=7, n_images=4):
+    """Figures 5, 6 and 4 for an atomic autoencoder on spikes; returns the paths."""
+    out_dir = Path(out_dir)
+    size = model.image_shape[0]
+    images, f = spikes.make_spikes(n_images + 2, seed=seed, image_size=size)
+    bounds = latent_bounds(training_codes(model, "spikes", n=1000))
+    return [
+        decomposition_figure(model, images[:n_images], out_dir / f"{model.name}_decomposition.png",
+                             f["positions"], f["count"]),
+        navigation_figure(model, images[0], out_dir / f"{model.name}_navigation.png", bounds),
+        interpolation_figure(model, images[n_images], images[n_images + 1],
+                             out_dir / f"{model.name}_interpolation.png"),
+    ]
+
+
+def figures_strokes(model, out_dir, seed=7, n_images=4):
+    """Figures 3, 6 and 4 for an atomic autoencoder on strokes; returns the paths."""
+    out_dir = Path(out_dir)
+    size = model.image_shape[0]
+    images, _ = strokes.make_strokes(n_images + 2, seed=seed, image_size=size)
+    bounds = latent_bounds(training_codes(model, "strokes", n=1000))
+    return [
+        decomposition_figure(model, images[:n_images], out_dir / f"{model.name}_decomposition.png"),
+        navigation_figure(model, images[0], out_dir / f"{model.name}_navigation.png", bounds),
+        interpolation_figure(model, images[n_images], images[n_images + 1],
+                             out_dir / f"{model.name}_interpolation.png"),
+    ]

@@ -1,0 +1,86 @@
+"""`AtomicAutoencoder`: an `Autoencoder` whose decoder is a sum of shared atoms."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from geomae_tf import validation
+from geomae_tf.layers.atomic_decoder import AtomicDecoder
+from geomae_tf.models.autoencoder import Autoencoder
+
+
+@keras.saving.register_keras_serializable(package="geomae_tf")
+class AtomicAutoencoder(Autoencoder):
+    """An autoencoder f_D o f_E with f_D(z) = g(z_1) + ... + g(z_k).
+
+    Newson and Traonmilin 2023, sections 2.1-2.3. The decoder is a
+    `keras.Model` whose last layer is an `AtomicDecoder`; its shared block g
+    is `.block`. Besides the `Autoencoder` API (encode, decode, reconstruct)
+    it gives the atoms themselves: `decode_atoms(z)` on tensors (used by the
+    SavedModel's `atoms` signature) and the validated numpy methods
+    `atoms(images)` and `atoms_from_codes(z)`.
+
+    Args:
+        encoder: keras.Model. Images `(N, H, W, 1)` to codes `(N, k * d0)`.
+        decoder: keras.Model. Codes to images; its last layer must be an
+            `AtomicDecoder`.
+        **kwargs: passed to `keras.Model` (e.g. `name`).
+
+    Example:
+    >>> ae = geomae_tf.zoo.atomic_autoencoder(k=10, d0=3)
+    >>> atoms = ae.atoms(images)          # (N, 10, 64, 64, 1)
+    >>> np.allclose(atoms.sum(1), ae.reconstruct(images), atol=1e-5)
+    True
+    """
+
+    def __init__(self, encoder, decoder, **kwargs):
+        super().__init__(encoder, decoder, **kwargs)
+        if not decoder.layers or not isinstance(decoder.layers[-1], AtomicDecoder):
+            raise ValueError("`decoder` must end with an `AtomicDecoder` layer (the sum of "
+                             "the shared blocks). Received: decoder whose last layer is "
+                             f"{type(decoder.layers[-1]).__name__ if decoder.layers else None}")
+
+    # Found on demand, not stored: storing the layer again would track (and
+    # save) its weights twice.
+    @property
+    def atomic_decoder(self):
+        """The `AtomicDecoder` layer that ends the decoder."""
+        return self.decoder.layers[-1]
+
+    @property
+    def block(self):
+        """The shared decoder block g: a latent block `(M, d0)` to one atom."""
+        return self.atomic_decoder.block
+
+    @property
+    def k(self):
+        """Number of latent blocks (atoms per image)."""
+        return self.atomic_decoder.k
+
+    @property
+    def d0(self):
+        """Size of a latent block."""
+        return self.atomic_decoder.d0
+
+    def decode_atoms(self, z):
+        """The k atoms g(z_i) of codes `z` (tensor in, tensor `(N, k, H, W, 1)` out)."""
+        return self.atomic_decoder(z, return_atoms=True)
+
+    def atoms_from_codes(self, z, batch_size=256):
+        """The atoms of codes `z` `(N, k * d0)` as a numpy array `(N, k, H, W, 1)`."""
+        z = validation.check_codes(z, latent_dim=self.latent_dim)
+        batch_size = validation.check_int("batch_size", batch_size, minimum=1)
+        out = [keras.ops.convert_to_numpy(self.decode_atoms(z[i:i + batch_size]))
+               for i in range(0, len(z), batch_size)]
+        if not out:
+            return np.zeros((0, self.k) + self.image_shape, np.float32)
+        return np.concatenate(out)
+
+    def atoms(self, images, batch_size=256):
+        """The atoms g(E(x)_i) of `images` `(N, H, W, 1)`: numpy `(N, k, H, W, 1)`.
+
+        Their sum over axis 1 is `reconstruct(images)`.
+        """
+        return self.atoms_from_codes(self.encode(images, batch_size=batch_size),
+                                     batch_size=batch_size)

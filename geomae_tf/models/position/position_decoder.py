@@ -1,0 +1,108 @@
+"""The position decoder of JMIV 2020, section 5.4 (Figure 10)."""
+
+from __future__ import annotations
+
+import keras
+
+from geomae_tf import validation
+from geomae_tf.models.position.position_encoder import ALPHA, check_length
+
+#: Filter depths of section 5.4: the code (1), then the hidden layers; the output has 1.
+PAPER_DEPTHS = (1, 2, 4, 4, 4, 8)
+UPSAMPLINGS = ("nearest", "zeros")
+
+
+def check_depths(depths, n):
+    """`depths` as a tuple of positive ints starting with 1, one per halving of n."""
+    if not isinstance(depths, (list, tuple)) or not depths:
+        raise ValueError(f"`depths` must be a non-empty tuple of positive ints. "
+                         f"Received: depths={depths!r}")
+    depths = tuple(validation.check_int("depths[i]", d, minimum=1) for d in depths)
+    if depths[0] != 1:
+        raise ValueError(f"`depths[0]` is the depth of the code (one number) and must be 1. "
+                         f"Received: depths={depths}")
+    if 2 ** len(depths) != n:
+        raise ValueError(f"`n` must be 2 ** len(depths) = {2 ** len(depths)}: each depth is "
+                         f"one upsampling by 2 from a length-1 code. Received: n={n}, "
+                         f"depths={depths}")
+    return depths
+
+
+def decoder_layers(x, depths, use_bias=True, upsampling="nearest", alpha=ALPHA, prefix="dec"):
+    """Upsamples a code (N, 1, 1) to a signal (N, 2 ** len(depths), 1).
+
+    One level per entry of `depths`: upsampling by 2, 3-tap convolution (to
+    the next depth, and to 1 channel at the last level), bias, leaky ReLU.
+    "nearest" repeats samples (`UpSampling1D`); "zeros" inserts zeros
+    before the convolution (section 3; a stride-2 transposed convolution).
+    """
+    outputs = tuple(depths[1:]) + (1,)
+    for level, depth in enumerate(outputs):
+        if upsampling == "nearest":
+            x = keras.layers.UpSampling1D(2, name=f"{prefix}_up{level}")(x)
+            x = keras.layers.Conv1D(depth, 3, padding="same", use_bias=use_bias,
+                                    name=f"{prefix}_conv{level}")(x)
+        else:
+            x = keras.layers.Conv1DTranspose(depth, 3, strides=2, padding="same",
+                                             use_bias=use_bias, name=f"{prefix}_conv{level}")(x)
+        x = keras.layers.LeakyReLU(negative_slope=alpha, name=f"{prefix}_lrelu{level}")(x)
+    return x
+
+
+def position_decoder(n=64, depths=PAPER_DEPTHS, use_bias=True, upsampling="nearest",
+                     alpha=ALPHA, normalize_input=True, weights=None, name="position_decoder"):
+    """Builds the 1-D position decoder of JMIV 2020, section 5.4.
+
+    From a scalar position a (sample units, 0 .. n - 1) to a signal of
+    length n that approximates the triangular Dirac y_a of eq. (19): 1-D
+    upsampling, 3-tap convolutions, biases and leaky ReLU (alpha = 0.2),
+    filter depths [1, 2, 4, 4, 4, 8] (the code, then the hidden layers; the
+    output has one channel). Trained on triangular Diracs at continuously
+    sampled positions it decodes unseen positions; trained on one-hot
+    vectors at the integer positions it does not (section 5.4).
+
+    Args:
+        n: int. Output length, 2 ** len(depths). Defaults to 64.
+        depths: tuple of int. Depth of the code (1) and of each hidden level.
+            Defaults to (1, 2, 4, 4, 4, 8).
+        use_bias: bool. Biases in every convolution. Defaults to True.
+        upsampling: "nearest" or "zeros" (zero insertion). Defaults to
+            "nearest".
+        alpha: float. Leaky ReLU slope. Defaults to 0.2.
+        normalize_input: bool. Maps the position a to 2 a / (n - 1) - 1 in
+            [-1, 1] with a fixed `Rescaling` before the first layer, so the
+            input is in sample units and the weights stay O(1). Defaults to
+            True.
+        weights: None, a zoo entry name or a path to `.weights.h5`.
+        name: str. Model name.
+
+    Returns:
+        A `keras.Model` from `position (N, 1)` to `signals (N, n, 1)`.
+
+    Example:
+    >>> decoder = geomae_tf.zoo.position_decoder(weights="position_decoder_1d")
+    >>> decoder.predict(np.array([[12.3]], "float32")).shape   # (1, 64, 1)
+    """
+    n = check_length(n)
+    depths = check_depths(depths, n)
+    if not isinstance(use_bias, bool):
+        raise TypeError(f"`use_bias` must be a bool. Received: use_bias={use_bias!r}")
+    if not isinstance(normalize_input, bool):
+        raise TypeError(f"`normalize_input` must be a bool. Received: "
+                        f"normalize_input={normalize_input!r}")
+    validation.check_choice("upsampling", upsampling, set(UPSAMPLINGS))
+    alpha = validation.check_float("alpha", alpha, minimum=0.0, maximum=1.0)
+
+    position = keras.Input((1,), name="position")
+    x = position
+    if normalize_input:
+        x = keras.layers.Rescaling(2.0 / (n - 1), offset=-1.0, name="normalize")(x)
+    x = keras.layers.Reshape((1, 1), name="dec_reshape")(x)
+    x = decoder_layers(x, depths, use_bias, upsampling, alpha)
+    signals = keras.layers.Identity(name="signals")(x)
+    model = keras.Model(position, signals, name=name)
+    if weights is not None:
+        from geomae_tf.zoo.weights import load_weights_into
+
+        load_weights_into(model, weights)
+    return model

@@ -1,0 +1,423 @@
+"""`geomae tune`: Keras Tuner sweeps the regularisation weight lambda (JMIV 2020, 4.4.1).
+
+For one regulariser of `disk_autoencoder` (type 1 "latent_distance", type 2
+"weight_decay", type 3 "encoder_weight_decay", or "denoising"), a grid search
+(`LambdaGridOracle` in a `keras_tuner.Tuner`) trains one network per lambda,
+on a log scale plus lambda = 0, all from the same initialisation, on the
+recipe's (limited) training set. The objective is the reconstruction MSE on
+held-out disks whose radii fall in the hole, drawn from the true distribution
+and blurred by Monte Carlo (appendix A), passed as validation data:
+`val_mse`, not `val_loss`, because Keras adds the weight-decay penalty to
+`val_loss` too.
+
+A recipe's `[tune]` section (all keys optional)::
+
+    [tune]
+    regularizer = "encoder_weight_decay"  # default: [model] regularizer
+    lambda_range = [1e-6, 1e-2]           # log-spaced (default: DEFAULT_RANGES) ...
+    n_lambdas = 5                         # ... this many values,
+    include_zero = true                   # ... plus lambda = 0
+    # lambdas = [0.0, 1e-5, 1e-4]         # or an explicit list instead
+    epochs = 100                          # default: [training] epochs
+    max_trials = 6                        # default: every lambda
+    hole = [11.0, 18.0]                   # default: the first [data] exclude band
+    n_val = 200                           # held-out hole disks (the objective)
+    n_test = 300                          # fresh disks over 1..31 for the table and plot
+
+Outputs in `<out_dir>/<entry>/`: `lambda_sweep.md` and `lambda_sweep.json`
+(one row per lambda), `lambda_sweep.png` (code against radius for every
+lambda, Figure 8, and the reconstruction error against the radius), and the
+Keras Tuner project (`tuner/`); a second run with more trials, or with more
+lambdas in the grid, resumes it.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+import numpy as np
+from keras_tuner.engine import trial as kt_trial
+
+from geomae_tf import atomic, datasets, validation, zoo
+from geomae_tf.analysis import disk as disk_analysis
+from geomae_tf.datasets import disks
+from geomae_tf.training.recipe import RecipeError, load_recipe
+
+TUNE_DEFAULTS = {
+    "regularizer": None,
+    "lambdas": None,
+    "lambda_range": None,
+    "n_lambdas": 5,
+    "include_zero": True,
+    "epochs": None,
+    "max_trials": None,
+    "hole": None,
+    "n_val": 200,
+    "val_seed": 1789,
+    "n_test": 300,
+    "test_seed": 2024,
+    "n_samples": 256,
+}
+OBJECTIVE = "val_mse"
+#: Default log ranges of lambda per regulariser, on the scale of Keras' MSE data term
+#: (for "denoising" lambda is the noise standard deviation, in grey levels).
+DEFAULT_RANGES = {
+    "latent_distance": [1e-4, 1.0],
+    "weight_decay": [1e-6, 1e-2],
+    "encoder_weight_decay": [1e-6, 1e-2],
+    "denoising": [1e-2, 0.3],
+}
+
+
+def lambda_grid(lambdas=None, lambda_range=(1e-6, 1e-2), n_lambdas=5, include_zero=True):
+    """The lambdas to try: an explicit list, or `n_lambdas` log-spaced values in
+    `lambda_range` (plus 0 first when `include_zero`), sorted, without repeats."""
+    if lambdas is not None:
+        if not isinstance(lambdas, (list, tuple)) or not lambdas:
+            raise ValueError(f"`lambdas` must be a non-empty list of numbers >= 0. "
+                             f"Received: lambdas={lambdas!r}")
+        values = [validation.check_float("lambdas[i]", v, minimum=0.0) for v in lambdas]
+    else:
+        if not isinstance(lambda_range, (list, tuple)) or len(lambda_range) != 2:
+            raise ValueError(f"`lambda_range` must be a [low, high] pair. "
+                             f"Received: lambda_range={lambda_range!r}")
+        low = validation.check_float("lambda_range[0]", lambda_range[0], minimum=0.0,
+                                     exclusive_minimum=True)
+        high = validation.check_float("lambda_range[1]", lambda_range[1], minimum=low)
+        n = validation.check_int("n_lambdas", n_lambdas, minimum=1)
+        values = [float(v) for v in np.geomspace(low, high, n)]
+        if not isinstance(include_zero, bool):
+            raise TypeError(f"`include_zero` must be a bool. Received: "
+                            f"include_zero={include_zero!r}")
+        if include_zero:
+            values.append(0.0)
+    return sorted({float(f"{v:.6g}") for v in values})
+
+
+def band_disks(n, band, seed, image_size=disks.IMAGE_SIZE, n_samples=256):
+    """`n` fresh Monte-Carlo-blurred disks with radii uniform in `band` (the hole)."""
+    images, _ = disks.make_disks(n, seed=seed, radius_range=tuple(band), renderer="monte_carlo",
+                                 n_samples=n_samples, image_size=image_size)
+    return images
+
+
+class LambdaGridOracle(kt.Oracle):
+    """Tries each lambda once, smallest first; its only state is its trials.
+
+    Keras Tuner's `GridSearch` keeps its queue of next combinations in memory
+    only, so a reloaded grid search stops after the trials already run; this
+    oracle picks the smallest lambda not yet tried, so running the same
+    sweep again with more `max_trials` resumes it.
+
+    Args:
+        lambdas: list of float. The grid.
+        **kwargs: passed to `keras_tuner.Oracle` (objective, max_trials, seed).
+    """
+
+    def __init__(self, lambdas, **kwargs):
+        super().__init__(**kwargs)
+        self.lambdas = sorted(float(v) for v in lambdas)
+
+    def populate_space(self, trial_id):
+        tried = {t.hyperparameters.values.get("lam") for t in self.trials.values()}
+        for lam in self.lambdas:
+            if lam not in tried:
+                return {"status": kt_trial.TrialStatus.RUNNING, "values": {"lam": lam}}
+        return {"status": kt_trial.TrialStatus.STOPPED, "values": None}
+
+
+class LambdaHyperModel(kt.HyperModel):
+    """Builds `factory(**model_kwargs, regularizer=..., lam=hp.Choice("lam", lambdas))`.
+
+    Every trial starts from the same seeded initialisation, so trials differ
+    by lambda only. Compiled with the reconstruction MSE (Adam) and an `mse`
+    metric, the pure data term that the objective `val_mse` reads.
+
+    Args:
+        factory: the model factory (`geomae_tf.zoo.disk_autoencoder`).
+        model_kwargs: dict. Its other arguments.
+        regularizer: str. The regulariser whose weight is swept.
+        lambdas: list of float. The values of lambda.
+        learning_rate: float. Adam's learning rate.
+        seed: int. Seed of every trial's initialisation.
+    """
+
+    def __init__(self, factory, model_kwargs, regularizer, lambdas, learning_rate=1e-3,
+                 seed=0):
+        super().__init__(name=f"lambda_{regularizer}")
+        self.factory = factory
+        self.model_kwargs = dict(model_kwargs)
+        self.regularizer = regularizer
+        self.lambdas = list(lambdas)
+        self.learning_rate = learning_rate
+        self.seed = seed
+
+    def build(self, hp):
+        lam = hp.Choice("lam", self.lambdas, ordered=True)
+        keras.utils.set_random_seed(self.seed)
+        model = self.factory(**self.model_kwargs, regularizer=self.regularizer, lam=lam)
+        model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="mse",
+                      metrics=[keras.metrics.MeanSquaredError(name="mse")])
+        return model
+
+
+def fit_disk_autoencoder(model_kwargs=None, data_kwargs=None, epochs=10, batch_size=64,
+                         learning_rate=1e-3, seed=0, verbose=0):
+    """Trains one `disk_autoencoder` with `model.fit` (the example scripts' runs).
+
+    Args:
+        model_kwargs: dict. Arguments of `disk_autoencoder` (e.g. `use_bias`,
+            `regularizer`, `lam`).
+        data_kwargs: dict. Arguments of `datasets.disks.training_dataset`
+            (e.g. `exclude=[(11, 18)]`, `max_radius=18`); fixed mode by default.
+        epochs, batch_size, learning_rate, seed: the schedule (Adam, MSE).
+        verbose: Keras verbosity.
+
+    Returns:
+        (model, history dict).
+    """
+    keras.utils.set_random_seed(seed)
+    model = zoo.disk_autoencoder(**(model_kwargs or {}))
+    data = disks.training_dataset(**{"mode": "fixed", **(data_kwargs or {}),
+                                     "batch_size": batch_size, "seed": seed})
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="mse",
+                  metrics=[keras.metrics.MeanSquaredError(name="mse")])
+    history = model.fit(data, epochs=epochs, verbose=verbose, shuffle=False)
+    return model, history.history
+
+
+def _tune_settings(recipe, max_trials, epochs, overrides=None):
+    settings = dict(TUNE_DEFAULTS)
+    for where, given in (("[tune]", recipe.tune), ("overrides", overrides or {})):
+        unknown = sorted(set(given) - set(TUNE_DEFAULTS))
+        if unknown:
+            raise RecipeError(f"{recipe.path}: unknown key(s) {unknown} in {where}. "
+                              f"Allowed keys: {sorted(TUNE_DEFAULTS)}")
+        settings.update(given)
+    if recipe.factory != "disk_autoencoder":
+        raise RecipeError(f"{recipe.path}: `geomae tune` sweeps the regularisers of "
+                          f"disk_autoencoder. Received: factory={recipe.factory!r}")
+    from geomae_tf.models.disk.disk_autoencoder import REGULARIZERS
+
+    settings["regularizer"] = settings["regularizer"] or recipe.model.get("regularizer")
+    choices = sorted(set(REGULARIZERS) - {"none"})
+    if settings["regularizer"] not in choices:
+        raise RecipeError(f"{recipe.path}: [tune] regularizer must be one of {choices}. "
+                          f"Received: regularizer={settings['regularizer']!r}")
+    if settings["hole"] is None:
+        exclude = recipe.data.get("exclude") or []
+        if not exclude:
+            raise RecipeError(f"{recipe.path}: set [tune] hole = [low, high] (the radii "
+                              f"of the objective) or [data] exclude.")
+        settings["hole"] = list(exclude[0])
+    try:
+        hole = settings["hole"]
+        if not isinstance(hole, (list, tuple)) or len(hole) != 2 or not hole[0] < hole[1]:
+            raise ValueError(f"`hole` must be a [low, high] pair with low < high. "
+                             f"Received: hole={hole!r}")
+        settings["lambda_range"] = (settings["lambda_range"]
+                                    or DEFAULT_RANGES[settings["regularizer"]])
+        settings["lambdas"] = lambda_grid(settings["lambdas"], settings["lambda_range"],
+                                          settings["n_lambdas"], settings["include_zero"])
+        settings["epochs"] = validation.check_int(
+            "epochs", epochs or settings["epochs"] or recipe.training["epochs"], minimum=1)
+        trials = max_trials or settings["max_trials"] or len(settings["lambdas"])
+        settings["max_trials"] = validation.check_int("max_trials", trials, minimum=1)
+        for key in ("n_val", "n_test", "n_samples"):
+            settings[key] = validation.check_int(key, settings[key], minimum=1)
+    except (TypeError, ValueError) as err:
+        raise RecipeError(f"{recipe.path}: [tune] {err}") from None
+    return settings
+
+
+def _spec_text(recipe, settings):
+    """What a sweep depends on; the recipe's own `lam` and `epochs` do not count."""
+    spec = {"recipe": str(recipe.path),
+            "model": {k: v for k, v in recipe.model.items() if k not in ("regularizer", "lam")},
+            "data": recipe.data,
+            "training": {k: v for k, v in recipe.training.items() if k != "epochs"},
+            **{k: settings[k] for k in ("regularizer", "lambdas", "epochs", "hole", "n_val",
+                                        "val_seed")}}
+    return json.dumps(spec, indent=2, sort_keys=True, default=str) + "\n"
+
+
+def _extends(old, new):
+    """Whether sweep `new` is sweep `old` with possibly more lambdas."""
+    def rest(spec):
+        return {k: v for k, v in spec.items() if k != "lambdas"}
+
+    return rest(old) == rest(new) and set(old["lambdas"]) <= set(new["lambdas"])
+
+
+def tune_from_recipe(recipe_path, out_dir="runs/tune", max_trials=None, epochs=None,
+                     verbose=0, overrides=None):
+    """Sweeps lambda for the recipe's regulariser with Keras Tuner; writes the results.
+
+    Args:
+        recipe_path: a `.toml` recipe of `disk_autoencoder` with a `[tune]`
+            section (see the module docstring).
+        out_dir: folder of the tuning runs. Defaults to "runs/tune".
+        max_trials: int or None. Overrides `[tune] max_trials`.
+        epochs: int or None. Overrides `[tune] epochs` (quick checks).
+        verbose: Keras verbosity of each trial's `fit`.
+        overrides: dict or None. `[tune]` keys to override (e.g. another
+            `regularizer` and its `lambda_range`); the sweep then goes to
+            `<out_dir>/<entry>_<regularizer>/`.
+
+    Returns:
+        The list of result rows (one dict per lambda tried), also written to
+        `lambda_sweep.json` and `.md` (and printed), with the plot
+        `lambda_sweep.png`.
+    """
+    recipe = load_recipe(recipe_path)
+    settings = _tune_settings(recipe, max_trials, epochs, overrides)
+    folder = Path(out_dir) / (f"{recipe.entry}_{settings['regularizer']}" if overrides
+                              else recipe.entry)
+    folder.mkdir(parents=True, exist_ok=True)
+    spec_path = folder / "tune_spec.json"
+    spec_text = _spec_text(recipe, settings)
+    if spec_path.exists() and not _extends(json.loads(spec_path.read_text()),
+                                           json.loads(spec_text)):
+        raise RecipeError(f"{folder} holds a sweep with other settings ({spec_path}); "
+                          f"use another --out-dir or delete that folder to start afresh "
+                          f"(adding lambdas to the grid is the only change that resumes).")
+    atomic.write_text(spec_path, spec_text)
+
+    image_size = int(recipe.model.get("image_size", disks.IMAGE_SIZE))
+    seed = recipe.training["seed"]
+    train_data = datasets.DATASETS[recipe.dataset].training_dataset(**recipe.data_kwargs())
+    hole = tuple(float(v) for v in settings["hole"])
+    x_val = band_disks(settings["n_val"], hole, settings["val_seed"], image_size,
+                       settings["n_samples"])
+    model_kwargs = {k: v for k, v in recipe.model.items() if k not in ("regularizer", "lam")}
+    hypermodel = LambdaHyperModel(zoo.FACTORIES[recipe.factory], model_kwargs,
+                                  settings["regularizer"], settings["lambdas"],
+                                  recipe.training["learning_rate"], seed)
+    oracle = LambdaGridOracle(settings["lambdas"],
+                              objective=kt.Objective(OBJECTIVE, direction="min"),
+                              max_trials=settings["max_trials"], seed=seed)
+    tuner = kt.Tuner(oracle=oracle, hypermodel=hypermodel, directory=str(folder),
+                     project_name="tuner", overwrite=False)
+    tuner.oracle.max_trials = settings["max_trials"]   # a reloaded oracle keeps its old one
+    tuner.search(train_data, validation_data=(x_val, x_val), epochs=settings["epochs"],
+                 shuffle=False, verbose=verbose)   # the pipeline shuffles each epoch
+
+    rows, curves = _trial_results(tuner, settings, hole, image_size)
+    _write_results(folder, recipe, settings, rows, curves, hole)
+    print(markdown_table(rows, settings["regularizer"], hole))
+    print(f"written: {folder / 'lambda_sweep.md'}, {folder / 'lambda_sweep.json'}, "
+          f"{folder / 'lambda_sweep.png'}")
+    return rows
+
+
+def _trial_results(tuner, settings, hole, image_size):
+    test, factors = disks.make_disks(settings["n_test"], seed=settings["test_seed"],
+                                     radius_range=disk_analysis.HELD_OUT_RANGE,
+                                     renderer="monte_carlo", n_samples=settings["n_samples"],
+                                     image_size=image_size)
+    radii = factors["radius"]
+    in_hole = (radii >= hole[0]) & (radii < hole[1])
+    rows, curves = [], []
+    trials = [t for t in tuner.oracle.trials.values()
+              if t.status == "COMPLETED" and t.score is not None]
+    for trial in sorted(trials, key=lambda t: t.hyperparameters.get("lam")):
+        with warnings.catch_warnings():   # the checkpoint's optimizer state is not needed
+            warnings.filterwarnings("ignore", message="Skipping variable loading")
+            model = tuner.load_model(trial)
+        recon = np.asarray(model.predict(test, batch_size=256, verbose=0))
+        per_image = np.mean((recon - test) ** 2, axis=(1, 2, 3))
+        z = np.asarray(model.encoder.predict(test, batch_size=256, verbose=0))
+        code = disk_analysis.code_vs_radius(z, radii)
+        hole_mse = float(per_image[in_hole].mean()) if in_hole.any() else float("nan")
+        observed_mse = float(per_image[~in_hole].mean())
+        rows.append({
+            "lam": float(trial.hyperparameters.get("lam")),
+            "objective_val_mse_hole": float(trial.score),
+            "best_epoch": int(trial.best_step) + 1 if trial.best_step is not None else None,
+            "mse_hole": hole_mse,
+            "mse_observed": observed_mse,
+            "hole_over_observed": hole_mse / observed_mse if observed_mse > 0 else None,
+            "abs_spearman": abs(code["spearman"]),
+            "r2_vs_area": code["r2_vs_area"],
+            "trial": trial.trial_id,
+        })
+        curves.append({"name": f"lambda = {rows[-1]['lam']:.3g}", "radii": radii,
+                       "z": z[:, 0], "per_image": per_image})
+    return rows, curves
+
+
+def markdown_table(rows, regularizer, hole):
+    """The sweep as a markdown table (best lambda in bold)."""
+    best = min(rows, key=lambda r: r["objective_val_mse_hole"]) if rows else None
+    lines = [f"Lambda sweep, regulariser `{regularizer}`; objective: reconstruction MSE on "
+             f"fresh disks with radii in the hole [{hole[0]:g}, {hole[1]:g}) (val_mse, best "
+             f"epoch).", "",
+             "| lambda | objective (hole val_mse) | best epoch | hole MSE (test) | observed "
+             "MSE (test) | hole / observed | abs Spearman z-r | r2 z vs area |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        lam = f"**{r['lam']:.3g}**" if r is best else f"{r['lam']:.3g}"
+        ratio = "-" if r["hole_over_observed"] is None else f"{r['hole_over_observed']:.2f}"
+        lines.append(f"| {lam} | {r['objective_val_mse_hole']:.3e} | {r['best_epoch']} | "
+                     f"{r['mse_hole']:.3e} | {r['mse_observed']:.3e} | {ratio} | "
+                     f"{r['abs_spearman']:.4f} | {r['r2_vs_area']:.4f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _write_results(folder, recipe, settings, rows, curves, hole):
+    summary = {"entry": recipe.entry, "recipe": str(recipe.path),
+               "regularizer": settings["regularizer"], "hole": list(hole),
+               "epochs": settings["epochs"], "objective": OBJECTIVE, "rows": rows,
+               "best_lam": min(rows, key=lambda r: r["objective_val_mse_hole"])["lam"]
+               if rows else None}
+    atomic.write_text(folder / "lambda_sweep.json",
+                      json.dumps(summary, indent=2, default=float) + "\n")
+    atomic.write_text(folder / "lambda_sweep.md",
+                      markdown_table(rows, settings["regularizer"], hole))
+    code_curves_figure(curves, hole, folder / "lambda_sweep.png",
+                       title=f"{recipe.entry}: {settings['regularizer']}, "
+                             f"{settings['epochs']} epochs (Figure 8)")
+
+
+def code_curves_figure(curves, hole, path, title):
+    """Code against radius (min-max scaled per curve) and per-disk MSE against radius.
+
+    `curves`: dicts with `radii`, `z`, `per_image`, `name` (legend; None for
+    no entry) and optionally `colour`. The hole is shaded. Figures 7-8 of
+    JMIV 2020.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    cmap = plt.get_cmap("viridis")
+    for i, c in enumerate(curves):
+        order = np.argsort(c["radii"])
+        z = c["z"][order]
+        span = z.max() - z.min()
+        scaled = (z - z.min()) / span if span > 0 else z * 0
+        colour = c.get("colour") or cmap(i / max(len(curves) - 1, 1))
+        name = c.get("name") or "_nolegend_"
+        axes[0].plot(c["radii"][order], scaled, "-", color=colour, lw=1, label=name)
+        axes[1].semilogy(c["radii"][order], c["per_image"][order] + 1e-8, ".", ms=2,
+                         color=colour)
+    for ax in axes:
+        ax.axvspan(hole[0], hole[1], color="red", alpha=0.1, label="_hole")
+        ax.set_xlabel("radius (px)")
+    axes[0].set_ylabel("code z, min-max scaled")
+    axes[1].set_ylabel("per-disk MSE")
+    handles, labels = axes[0].get_legend_handles_labels()
+    if len(labels) <= 12:
+        axes[0].legend(fontsize=7)
+    fig.suptitle(title + "; shaded: radii never seen in training", fontsize=9)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path

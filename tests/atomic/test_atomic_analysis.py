@@ -1,0 +1,142 @@
+"""Spike recovery scores and figures of the atomic family."""
+
+import numpy as np
+import pytest
+
+from geomae_tf.analysis import atomic
+from geomae_tf.datasets import spikes
+from geomae_tf.models.atomic import atomic_autoencoder
+
+K = 10
+
+
+def render_atoms(positions, amplitudes, size=64, sigma=2.0):
+    """One Gaussian atom per (position, amplitude) row: (N, S, H, W, 1)."""
+    n, s = amplitudes.shape
+    atoms = spikes.render_spikes(np.nan_to_num(positions).reshape(n * s, 1, 2),
+                                 amplitudes.reshape(n * s, 1), size, sigma).numpy()
+    return atoms.reshape(n, s, size, size, 1)
+
+
+@pytest.fixture(scope="module")
+def truth():
+    images, f = spikes.make_spikes(60, seed=21)
+    return images, f["positions"], f["amplitudes"], f["count"]
+
+
+def test_a_perfect_decomposition_scores_perfectly(truth):
+    images, pos, amp, count = truth
+    atoms = render_atoms(pos, amp)
+    np.testing.assert_allclose(atoms.sum(axis=1), images, atol=1e-5)
+    m = atomic.spike_recovery(atoms, pos, amp, count)
+    assert m["precision"] == m["recall"] == m["f1"] == 1.0
+    assert m["position_rmse"] < 1e-4
+    assert m["amplitude_error"] < 1e-4
+    assert m["one_spike_share"] == 1.0
+    assert m["n_true"] == m["n_active"] == m["n_matched"] == count.sum()
+
+
+def test_nearest_pixel_alone_is_about_0_41_px(truth):
+    _, pos, amp, count = truth
+    m = atomic.spike_recovery(render_atoms(pos, amp), pos, amp, count, refine=False)
+    # Uniform sub-pixel offsets: sqrt(2 / 12) = 0.408 px.
+    assert 0.33 < m["position_rmse"] < 0.48
+    assert m["recall"] == 1.0
+
+
+def test_shifted_and_dimmed_atoms(truth):
+    _, pos, amp, count = truth
+    atoms = render_atoms(pos + np.array([0.3, -0.4]), 0.9 * amp)
+    m = atomic.spike_recovery(atoms, pos, amp, count)
+    assert m["position_rmse"] == pytest.approx(0.5, abs=1e-3)
+    assert m["amplitude_error"] == pytest.approx(0.1, abs=1e-3)
+    assert m["recall"] == m["precision"] == 1.0
+
+
+def test_missed_and_spurious_atoms(truth):
+    _, pos, amp, count = truth
+    # Drop the first spike of every image and put a far spurious atom instead.
+    pred_pos, pred_amp = pos.copy(), amp.copy()
+    pred_pos[:, 0] = np.nan
+    pred_amp[:, 0] = 0.0
+    extra_pos = np.full((len(pos), 1, 2), np.nan)
+    extra_amp = np.zeros((len(pos), 1))
+    for n in range(len(pos)):
+        p = pos[n, :count[n]]
+        grid = np.stack(np.meshgrid(np.arange(4, 60), np.arange(4, 60)), -1).reshape(-1, 2)
+        far = grid[np.linalg.norm(grid[:, None] - p[None], axis=-1).min(1) > 8]
+        extra_pos[n, 0], extra_amp[n, 0] = far[0], 0.8
+    atoms = np.concatenate([render_atoms(pred_pos, pred_amp),
+                            render_atoms(extra_pos, extra_amp)], axis=1)
+    m = atomic.spike_recovery(atoms, pos, amp, count)
+    n_true = count.sum()
+    assert m["recall"] == pytest.approx((n_true - len(pos)) / n_true)
+    assert m["precision"] == pytest.approx((n_true - len(pos)) / n_true)
+    assert m["position_rmse"] < 1e-4
+
+
+def test_a_merged_atom_holds_two_spikes():
+    pos = np.array([[[20.0, 20.0], [20.0, 23.0]]])
+    amp = np.array([[1.0, 1.0]])
+    merged = render_atoms(pos, amp).sum(axis=1, keepdims=True)       # one atom, two spikes
+    atoms = np.concatenate([merged, np.zeros_like(merged)], axis=1)
+    m = atomic.spike_recovery(atoms, pos, amp, np.array([2]))
+    assert m["one_spike_share"] == 0.0
+    assert m["recall"] == 0.5 and m["precision"] == 1.0
+
+
+def test_hungarian_matching_beats_greedy_and_respects_the_gate():
+    true = np.array([[10.0, 0.0], [11.5, 0.0]])
+    pred = np.array([[10.9, 0.0], [12.2, 0.0]])
+    # Greedy nearest-first would give 10.9 -> 11.5 and leave 12.2 beyond the gate.
+    p, t = atomic.match_spikes(pred, true, gate=2.0)
+    assert sorted(zip(p, t)) == [(0, 0), (1, 1)]
+    p, t = atomic.match_spikes(np.array([[13.0, 0.0]]), np.array([[10.0, 0.0]]), gate=2.0)
+    assert len(p) == 0
+
+
+def test_locate_atoms_is_exact_for_off_grid_gaussians():
+    pos = np.array([[[10.3, 40.7], [31.9, 5.2]]])
+    amp = np.array([[0.7, 0.55]])
+    est_pos, est_amp = atomic.locate_atoms(render_atoms(pos, amp))
+    np.testing.assert_allclose(est_pos, pos, atol=1e-4)
+    np.testing.assert_allclose(est_amp, amp, atol=1e-5)
+
+
+def test_bad_inputs_raise(truth):
+    _, pos, amp, count = truth
+    with pytest.raises(ValueError, match=r"`atoms` must be shaped \(N, k, H, W\)"):
+        atomic.locate_atoms(np.zeros((2, 64, 64)))
+    with pytest.raises(ValueError, match=r"`positions` must be shaped \(N, max_spikes, 2\)"):
+        atomic.spike_recovery(np.zeros((3, K, 64, 64, 1)), pos, amp, count)
+    with pytest.raises(TypeError, match="`model` must be an atomic autoencoder"):
+        atomic.evaluate_spikes(object())
+
+
+def test_latent_bounds():
+    codes = np.random.default_rng(0).normal(size=(500, 6)).astype(np.float32)
+    low, high = atomic.latent_bounds(codes)
+    np.testing.assert_allclose(low, codes.min(0))
+    np.testing.assert_allclose(high, codes.max(0))
+    low1, high1 = atomic.latent_bounds(codes, quantile=0.05)
+    assert np.all(low1 > low) and np.all(high1 < high)
+
+
+def test_evaluators_and_figures_on_a_tiny_model(tmp_path):
+    ae = atomic_autoencoder(k=3, d0=3, image_size=16)
+    m = atomic.evaluate_spikes(ae, n_test=8, seed=1, sigma=1.0, max_spikes=3)
+    for key in ("precision", "recall", "one_spike_share"):
+        assert 0.0 <= m[key] <= 1.0
+    assert m["mse"] > 0 and m["n_test"] == 8
+    s = atomic.evaluate_strokes(ae, n_test=4, seed=1, max_strokes=2)
+    assert s["psnr"] == pytest.approx(10 * np.log10(1 / s["mse"]))
+    assert -1.0 <= s["stroke_cosine"] <= 1.0
+    images, f = spikes.make_spikes(4, seed=3, image_size=16, sigma=1.0, max_spikes=3)
+    bounds = atomic.latent_bounds(ae.encode(images))
+    paths = [
+        atomic.decomposition_figure(ae, images[:2], tmp_path / "d.png", f["positions"],
+                                    f["count"]),
+        atomic.navigation_figure(ae, images[0], tmp_path / "n.png", bounds, steps=3),
+        atomic.interpolation_figure(ae, images[0], images[1], tmp_path / "i.png", steps=3),
+    ]
+    assert all(p.is_file() and p.stat().st_size > 1000 for p in paths)

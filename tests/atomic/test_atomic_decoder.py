@@ -1,0 +1,169 @@
+"""AtomicDecoder: one shared block g, f_D(z) = sum_i g(z_i) (Newson, Traonmilin 2023, 2.3)."""
+
+import keras
+import numpy as np
+import pytest
+
+from geomae_tf.layers.atomic_decoder import AtomicDecoder
+from tests.harness import check_layer
+
+D0 = 2
+SIDE = 4
+
+
+def small_block(d0=D0, name="g"):
+    return keras.Sequential([
+        keras.Input((d0,)),
+        keras.layers.Dense(8, activation="tanh"),
+        keras.layers.Dense(SIDE * SIDE),
+        keras.layers.Reshape((SIDE, SIDE, 1)),
+    ], name=name)
+
+
+@keras.saving.register_keras_serializable(package="geomae_tf_tests")
+class CountingDense(keras.layers.Layer):
+    """A Dense block that counts how many times it is called, and on what."""
+
+    def __init__(self, units=5, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.dense = keras.layers.Dense(units)
+        self.calls = []
+
+    def build(self, input_shape):
+        self.dense.build(input_shape)
+
+    def call(self, x):
+        self.calls.append(tuple(x.shape))
+        return self.dense(x)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+def codes(n, k, d0=D0, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, k * d0)).astype("float32")
+
+
+def test_shared_layer_checks(tmp_path):
+    layer = AtomicDecoder(small_block(), k=3, d0=D0)
+    reloaded = check_layer(layer, (3 * D0,), tmp_path)
+    # The reloaded layer decodes the same atoms, not only the same sum.
+    z = codes(4, 3)
+    original_atoms = keras.ops.convert_to_numpy(layer(z, return_atoms=True))
+    reloaded_layer = [lay for lay in reloaded.layers if isinstance(lay, AtomicDecoder)][0]
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(reloaded_layer(z, return_atoms=True)), original_atoms,
+        atol=1e-6)
+
+
+@pytest.mark.parametrize("k", [1, 4, 50])
+def test_one_set_of_block_variables_whatever_k(k):
+    block = small_block()
+    layer = AtomicDecoder(block, k=k, d0=D0)
+    layer.build((None, k * D0))
+    assert len(layer.weights) == len(block.weights) == 4
+    assert all(any(w is v for v in block.weights) for w in layer.weights)
+    assert layer.count_params() == block.count_params() == (D0 * 8 + 8) + (8 * 16 + 16)
+
+
+def test_block_runs_once_on_the_batch_of_all_blocks():
+    block = CountingDense(5)
+    layer = AtomicDecoder(block, k=7, d0=3)
+    layer(codes(4, 7, 3))
+    assert block.calls == [(28, 3)]          # (N * k, d0), one call, no loop over blocks
+
+
+def test_atoms_sum_to_the_output_and_are_g_of_each_block():
+    block = small_block()
+    layer = AtomicDecoder(block, k=5, d0=D0)
+    z = codes(6, 5)
+    atoms = keras.ops.convert_to_numpy(layer(z, return_atoms=True))
+    out = keras.ops.convert_to_numpy(layer(z))
+    assert atoms.shape == (6, 5, SIDE, SIDE, 1)
+    np.testing.assert_allclose(atoms.sum(axis=1), out, atol=1e-5)
+    for i in range(5):
+        g_i = keras.ops.convert_to_numpy(block(z[:, i * D0:(i + 1) * D0]))
+        np.testing.assert_allclose(atoms[:, i], g_i, atol=1e-5)
+
+
+def test_permuting_blocks_leaves_the_output_unchanged():
+    k = 6
+    layer = AtomicDecoder(small_block(), k=k, d0=D0)
+    z = codes(5, k)
+    perm = np.random.default_rng(1).permutation(k)
+    z_perm = z.reshape(5, k, D0)[:, perm].reshape(5, k * D0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(z_perm)),
+                               keras.ops.convert_to_numpy(layer(z)), atol=1e-5)
+    # ...but permuting coordinates inside a block changes it (blocks are not bags of numbers).
+    z_swap = z.reshape(5, k, D0)[:, :, ::-1].reshape(5, k * D0)
+    assert np.abs(keras.ops.convert_to_numpy(layer(z_swap))
+                  - keras.ops.convert_to_numpy(layer(z))).max() > 1e-3
+
+
+def test_changing_one_block_changes_only_its_atom():
+    layer = AtomicDecoder(small_block(), k=4, d0=D0)
+    z = codes(3, 4)
+    z2 = z.copy()
+    z2[:, 2 * D0:3 * D0] += 1.0
+    a1 = keras.ops.convert_to_numpy(layer(z, return_atoms=True))
+    a2 = keras.ops.convert_to_numpy(layer(z2, return_atoms=True))
+    np.testing.assert_allclose(np.delete(a1, 2, axis=1), np.delete(a2, 2, axis=1), atol=1e-6)
+    assert np.abs(a1[:, 2] - a2[:, 2]).max() > 1e-3
+
+
+def test_symbolic_shapes():
+    layer = AtomicDecoder(small_block(), k=3, d0=D0)
+    z = keras.Input((3 * D0,))
+    assert tuple(layer(z).shape) == (None, SIDE, SIDE, 1)
+    assert tuple(layer(z, return_atoms=True).shape) == (None, 3, SIDE, SIDE, 1)
+    assert layer.compute_output_shape((None, 3 * D0)) == (None, SIDE, SIDE, 1)
+
+
+def test_config_round_trip_is_exact():
+    layer = AtomicDecoder(small_block(), k=3, d0=D0, name="atoms")
+    config = layer.get_config()
+    assert config["k"] == 3 and config["d0"] == D0
+    clone = AtomicDecoder.from_config(config)
+    assert clone.get_config() == config
+    assert clone.block is not layer.block
+
+
+def test_keras_file_round_trip_is_exact(tmp_path):
+    k = 4
+    z_in = keras.Input((k * D0,))
+    model = keras.Model(z_in, AtomicDecoder(small_block(), k=k, d0=D0)(z_in))
+    path = tmp_path / "atomic.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    z = codes(5, k)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(reloaded(z)),
+                                  keras.ops.convert_to_numpy(model(z)))
+    assert len(reloaded.weights) == len(model.weights) == 4
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"k": 0}, ValueError, r"`k` must be an int >= 1. Received: k=0"),
+    ({"d0": -2}, ValueError, r"`d0` must be an int >= 1. Received: d0=-2"),
+    ({"k": 2.5}, TypeError, r"`k` must be an int"),
+    ({"d0": "3"}, TypeError, r"`d0` must be an int"),
+])
+def test_bad_k_or_d0_raise(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        AtomicDecoder(small_block(), **{"k": 3, "d0": D0, **kwargs})
+
+
+def test_bad_block_raises():
+    with pytest.raises(TypeError, match="`block` must be a keras.layers.Layer"):
+        AtomicDecoder(lambda z: z, k=3, d0=D0)
+
+
+def test_bad_z_shape_raises():
+    layer = AtomicDecoder(small_block(), k=3, d0=D0)
+    with pytest.raises(ValueError, match=r"`z` must be shaped \(N, k \* d0\) = \(N, 6\)"):
+        layer(np.zeros((2, 5), "float32"))
+    with pytest.raises(ValueError, match=r"`z` must be shaped"):
+        layer(keras.Input((3, 2)))

@@ -1,0 +1,87 @@
+"""Attribute correlations, decorrelation and navigation of the PCA family."""
+
+import numpy as np
+import pytest
+
+from geomae_tf.analysis import pca as analysis
+from geomae_tf.datasets import ellipses
+from geomae_tf.models.pca import pca_autoencoder
+
+
+def test_attributes_of_known_ellipses():
+    # a = 12 along the horizontal, b = 4: wide, horizontal/vertical ratio ~ 3.
+    images = ellipses.render_ellipses([12.0, 4.0, 12.0], [4.0, 12.0, 4.0],
+                                      [0.0, 0.0, 45.0]).numpy()
+    attrs = analysis.image_attributes(images)
+    np.testing.assert_allclose(attrs["area"], np.pi * 48.0, rtol=1e-2)
+    assert attrs["hv_ratio"][0] == pytest.approx(3.0, rel=0.05)
+    assert attrs["hv_ratio"][1] == pytest.approx(1 / 3.0, rel=0.05)
+    # rotated 45 degrees counter-clockwise: long along the anti-diagonal
+    # (up-right as displayed), so trace / anti-trace ~ 1/3, and hv ~ 1.
+    assert attrs["diag_ratio"][2] == pytest.approx(1 / 3.0, rel=0.08)
+    assert attrs["hv_ratio"][2] == pytest.approx(1.0, rel=0.02)
+    assert attrs["diag_ratio"][0] == pytest.approx(1.0, rel=0.02)
+
+
+def test_sanity_triplet_of_the_correlation_table():
+    images, _ = ellipses.make_ellipses(300, seed=3, image_size=16,
+                                       semi_axis_range=(1.0, 8.0))
+    attrs = analysis.image_attributes(images)
+    perfect = np.stack([attrs["area"], attrs["hv_ratio"], attrs["diag_ratio"]], axis=1)
+    table = analysis.correlation_table(perfect, attrs)
+    np.testing.assert_allclose(np.diag(table), 1.0, atol=1e-9)
+    constant = np.zeros((300, 3))
+    assert analysis.correlation_table(constant, attrs).max() == 0.0
+    duplicated = np.stack([attrs["area"]] * 3, axis=1)
+    lat = analysis.latent_correlations(duplicated)
+    assert lat.min() == pytest.approx(1.0)
+    assert not analysis.check_targets(analysis.correlation_table(duplicated, attrs), lat)["met"]
+
+
+def test_check_targets_matches_the_ratio_axes_in_either_order():
+    table = np.array([[0.99, 0.02, 0.03], [0.05, 0.01, 0.82], [0.04, 0.85, 0.02]])
+    result = analysis.check_targets(table, np.eye(3) + 0.01 * (1 - np.eye(3)))
+    assert result["assignment"] == ["area", "diag_ratio", "hv_ratio"]
+    assert result["ratios"] == [0.85, 0.82] and result["met"]
+    bad = analysis.check_targets(table, np.full((3, 3), 0.2))
+    assert not bad["met"] and bad["worst_latent"] == pytest.approx(0.2)
+
+
+def test_navigation_codes_sweep_one_axis_from_its_low_to_high_value():
+    z = np.random.default_rng(0).normal(size=(500, 3))
+    codes, values = analysis.navigation_codes(z, n_steps=5)
+    assert codes.shape == (3, 5, 3)
+    for i in range(3):
+        np.testing.assert_allclose(codes[i, :, i], np.linspace(z[:, i].min(), z[:, i].max(), 5),
+                                   rtol=1e-6)
+        assert np.all(np.delete(codes[i], i, axis=1) == 0.0)
+
+
+def test_evaluate_and_navigation_grid_on_an_untrained_model(tmp_path):
+    model = pca_autoencoder(latent_dim=3, image_size=16)
+    metrics = analysis.evaluate(model, n_test=40, renderer="exact")
+    assert np.asarray(metrics["table"]).shape == (3, 3)
+    assert len(metrics["mse_by_components"]) == 3
+    assert set(metrics["targets"]) >= {"area", "ratios", "met"}
+    z = np.random.default_rng(1).normal(size=(50, 3))
+    path, decoded = analysis.navigation_grid(model, z, tmp_path / "nav.png", n_steps=4)
+    assert path.is_file() and decoded.shape == (3, 4, 16, 16, 1)
+
+
+def test_bad_inputs_raise_clear_errors():
+    with pytest.raises(ValueError, match="method"):
+        analysis.correlation_table(np.zeros((5, 2)), {"a": np.arange(5)}, method="kendall")
+    with pytest.raises(ValueError, match="n_steps"):
+        analysis.navigation_codes(np.zeros((5, 2)), n_steps=1)
+    with pytest.raises(ValueError, match="images"):
+        analysis.image_attributes(np.zeros((4, 16, 16)))
+
+
+def test_multiple_correlation_ignores_the_orientation_in_the_elongation_plane():
+    rng = np.random.default_rng(2)
+    e = rng.normal(size=(400, 2))
+    angle = np.deg2rad(30.0)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    z = e @ rotation.T                        # the plane, turned by 30 degrees
+    assert analysis.correlation_table(z, {"e0": e[:, 0]})[0, 0] < 0.9
+    assert analysis.multiple_correlation(z, e[:, 0]) == pytest.approx(1.0)

@@ -1,0 +1,90 @@
+"""`geomae tune`: Keras Tuner sweeps lambda with the hole MSE as objective."""
+
+import json
+
+import numpy as np
+import pytest
+
+from geomae_tf import cli
+from geomae_tf.training import tuning
+from geomae_tf.training.recipe import RecipeError, load_recipe
+
+TINY = """
+entry = "disk_ae_hole_encreg"
+factory = "disk_autoencoder"
+[model]
+latent_dim = 1
+regularizer = "encoder_weight_decay"
+lam = 1e-4
+[data]
+dataset = "disks"
+mode = "fixed"
+n_train = 60
+exclude = [[11.0, 18.0]]
+[training]
+epochs = 1
+batch_size = 30
+[tune]
+lambdas = [0.0, 1e-3]
+n_val = 8
+n_test = 30
+n_samples = 32
+"""
+
+
+def test_lambda_grid_is_log_spaced_plus_zero():
+    grid = tuning.lambda_grid(lambda_range=[1e-6, 1e-2], n_lambdas=5)
+    assert grid[0] == 0.0
+    np.testing.assert_allclose(np.diff(np.log10(grid[1:])), 1.0)
+    assert tuning.lambda_grid(lambdas=[1e-3, 0.0, 1e-3]) == [0.0, 1e-3]
+    assert 0.0 not in tuning.lambda_grid(lambda_range=[1e-3, 1e-1], n_lambdas=3,
+                                         include_zero=False)
+    with pytest.raises(ValueError, match="`lambda_range"):
+        tuning.lambda_grid(lambda_range=[0.0, 1.0])
+
+
+@pytest.mark.slow
+def test_two_trial_search_resumes_and_writes_its_table_and_plot(tmp_path):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(TINY)
+    out = tmp_path / "tune"
+    assert cli.main(["tune", str(recipe), "--out-dir", str(out), "--max-trials", "1"]) == 0
+    folder = out / "disk_ae_hole_encreg"
+    assert len(json.loads((folder / "lambda_sweep.json").read_text())["rows"]) == 1
+    # Running again resumes the sweep: the second lambda only.
+    assert cli.main(["tune", str(recipe), "--out-dir", str(out)]) == 0
+    summary = json.loads((folder / "lambda_sweep.json").read_text())
+    rows = summary["rows"]
+    assert [r["lam"] for r in rows] == [0.0, 1e-3]
+    assert summary["regularizer"] == "encoder_weight_decay"
+    assert summary["hole"] == [11.0, 18.0]
+    for r in rows:
+        assert np.isfinite(r["objective_val_mse_hole"]) and r["objective_val_mse_hole"] > 0
+        assert np.isfinite(r["mse_hole"]) and np.isfinite(r["mse_observed"])
+    assert summary["best_lam"] in (0.0, 1e-3)
+    table = (folder / "lambda_sweep.md").read_text()
+    assert table.count("\n| ") == 4 and "| **" in table          # header, rule, 2 rows
+    assert (folder / "lambda_sweep.png").stat().st_size > 10_000
+    # Another [tune] in the same folder is refused rather than mixed in ...
+    recipe.write_text(TINY.replace("lambdas = [0.0, 1e-3]", "lambdas = [0.0, 1e-2]"))
+    with pytest.raises(RecipeError, match="other settings"):
+        tuning.tune_from_recipe(recipe, out_dir=out)
+    # ... but a finer grid extends the sweep with the new lambdas only.
+    recipe.write_text(TINY.replace("lambdas = [0.0, 1e-3]", "lambdas = [0.0, 1e-4, 1e-3]"))
+    rows = tuning.tune_from_recipe(recipe, out_dir=out)
+    assert [r["lam"] for r in rows] == [0.0, 1e-4, 1e-3]
+    assert len(list((folder / "tuner").glob("trial_*"))) == 3
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("colour = 1\n", "unknown key"),
+    ("regularizer = \"dropout\"\n", "regularizer must be one of"),
+    ("hole = [18.0, 11.0]\n", "`hole` must be"),
+    ("lambdas = []\n", "`lambdas` must be"),
+])
+def test_bad_tune_sections_are_named(tmp_path, extra, message):
+    text = TINY.replace("lambdas = [0.0, 1e-3]\n", "") + extra
+    path = tmp_path / "r.toml"
+    path.write_text(text)
+    with pytest.raises(RecipeError, match=message):
+        tuning._tune_settings(load_recipe(path), None, None)
