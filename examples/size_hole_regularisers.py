@@ -101,7 +101,8 @@ def main():
     parser.add_argument("--lam", nargs="+", default=[], metavar="REG=VALUE",
                         help="override lambdas, e.g. encoder_weight_decay=3e-4")
     parser.add_argument("--tuned", default=None, metavar="DIR",
-                        help="read each regulariser's best lambda from DIR/*/lambda_sweep.json")
+                        help="read each regulariser's chosen lambda from "
+                             "DIR/*/lambda_sweep.json (and runs/tune/*/)")
     parser.add_argument("--n-test", type=int, default=None)
     parser.add_argument("--out", default="figures")
     args = parser.parse_args()
@@ -112,10 +113,10 @@ def main():
     if args.tuned:
         for sweep in sorted(Path(args.tuned).glob("*/lambda_sweep.json")):
             summary = json.loads(sweep.read_text())
-            if summary.get("best_lam") is not None:
-                lambdas[summary["regularizer"]] = float(summary["best_lam"])
-                print(f"{summary['regularizer']}: tuned lambda {summary['best_lam']:g} "
-                      f"({sweep})")
+            lam = summary.get("chosen_lam", summary.get("best_lam"))
+            if lam is not None:
+                lambdas[summary["regularizer"]] = float(lam)
+                print(f"{summary['regularizer']}: tuned lambda {lam:g} ({sweep})")
     for item in args.lam:
         reg, _, value = item.partition("=")
         if reg not in lambdas:

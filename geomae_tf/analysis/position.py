@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 from geomae_tf import validation
 from geomae_tf.datasets import diracs
@@ -153,8 +154,9 @@ def evaluate_encoder(model, n_test=1000, seed=20_205, cosine_goal=0.99, corr_goa
     Returns:
         dict: `kernels` (list of lists), `cosines`, `abs_cosines`,
         `min_abs_cosine`, `cosines_all_taps`, `abs_corr`, `corr`, `slope`,
-        `intercept`, `fit_rmse` (samples), `position_rmse` (raw output vs
-        position, samples), `continuous_abs_corr`, `continuous_fit_rmse`,
+        `intercept`, `fit_rmse` (samples), `abs_spearman` (is the output
+        monotone in the position?), `distinct_outputs` (of the n),
+        `position_rmse` (raw output vs position, samples), `continuous_abs_corr`, `continuous_fit_rmse`,
         `meets_goals` (bool) and the goals.
     """
     n_test = validation.check_int("n_test", n_test, minimum=2)
@@ -168,6 +170,9 @@ def evaluate_encoder(model, n_test=1000, seed=20_205, cosine_goal=0.99, corr_goa
     signals, positions = diracs.onehots(n)
     outputs = encode_positions(model, signals)
     metrics.update(affine_fit(outputs, positions))
+    metrics["abs_spearman"] = (0.0 if np.std(outputs) == 0 else
+                               abs(float(stats.spearmanr(outputs, positions).statistic)))
+    metrics["distinct_outputs"] = int(len(np.unique(np.round(outputs, 6))))
     metrics["position_rmse"] = float(np.sqrt(np.mean((outputs - positions) ** 2)))
 
     held_out, factors = diracs.make_diracs(n_test, seed=seed, mode="continuous", length=n)

@@ -73,7 +73,8 @@ class DiracPositionEncoder(keras.layers.Layer):
         **kwargs: passed to `keras.layers.Layer`.
 
     Example:
-    >>> layer = geomae_tf.layers.DiracPositionEncoder(levels=3)
+    >>> from geomae_tf.layers.dirac_position_encoder import DiracPositionEncoder
+    >>> layer = DiracPositionEncoder(levels=3)
     >>> layer(np.eye(8, dtype="float32")[:, :, None])[:, 0, 0]
     [8., 7., 6., 5., 4., 3., 2., 1.]
     """

@@ -38,7 +38,8 @@ class DiracPositionEncoder2D(keras.layers.Layer):
 
     Example:
     >>> image = np.zeros((1, 8, 8, 1), "float32"); image[0, 2, 5, 0] = 1
-    >>> geomae_tf.layers.DiracPositionEncoder2D(levels=3)(image)[0, 0, 0]
+    >>> from geomae_tf.layers.dirac_position_encoder_2d import DiracPositionEncoder2D
+    >>> DiracPositionEncoder2D(levels=3)(image)[0, 0, 0]
     [6., 3.]
     """
 

@@ -23,6 +23,8 @@ A recipe's `[tune]` section (all keys optional)::
     hole = [11.0, 18.0]                   # default: the first [data] exclude band
     n_val = 200                           # held-out hole disks (the objective)
     n_test = 300                          # fresh disks over 1..31 for the table and plot
+    max_gap = 2.0                         # choose the best lambda whose test hole MSE is
+                                          # at most this times its observed MSE
 
 Outputs in `<out_dir>/<entry>/`: `lambda_sweep.md` and `lambda_sweep.json`
 (one row per lambda), `lambda_sweep.png` (code against radius for every
@@ -61,6 +63,8 @@ TUNE_DEFAULTS = {
     "n_test": 300,
     "test_seed": 2024,
     "n_samples": 256,
+    "test_n_samples": 1024,
+    "max_gap": None,
 }
 OBJECTIVE = "val_mse"
 #: Default log ranges of lambda per regulariser, on the scale of Keras' MSE data term
@@ -227,8 +231,11 @@ def _tune_settings(recipe, max_trials, epochs, overrides=None):
             "epochs", epochs or settings["epochs"] or recipe.training["epochs"], minimum=1)
         trials = max_trials or settings["max_trials"] or len(settings["lambdas"])
         settings["max_trials"] = validation.check_int("max_trials", trials, minimum=1)
-        for key in ("n_val", "n_test", "n_samples"):
+        for key in ("n_val", "n_test", "n_samples", "test_n_samples"):
             settings[key] = validation.check_int(key, settings[key], minimum=1)
+        if settings["max_gap"] is not None:
+            settings["max_gap"] = validation.check_float("max_gap", settings["max_gap"],
+                                                         minimum=1.0)
     except (TypeError, ValueError) as err:
         raise RecipeError(f"{recipe.path}: [tune] {err}") from None
     return settings
@@ -241,7 +248,7 @@ def _spec_text(recipe, settings):
             "data": recipe.data,
             "training": {k: v for k, v in recipe.training.items() if k != "epochs"},
             **{k: settings[k] for k in ("regularizer", "lambdas", "epochs", "hole", "n_val",
-                                        "val_seed")}}
+                                        "val_seed", "n_samples")}}
     return json.dumps(spec, indent=2, sort_keys=True, default=str) + "\n"
 
 
@@ -308,7 +315,7 @@ def tune_from_recipe(recipe_path, out_dir="runs/tune", max_trials=None, epochs=N
 
     rows, curves = _trial_results(tuner, settings, hole, image_size)
     _write_results(folder, recipe, settings, rows, curves, hole)
-    print(markdown_table(rows, settings["regularizer"], hole))
+    print(markdown_table(rows, settings["regularizer"], hole, settings["max_gap"]))
     print(f"written: {folder / 'lambda_sweep.md'}, {folder / 'lambda_sweep.json'}, "
           f"{folder / 'lambda_sweep.png'}")
     return rows
@@ -317,7 +324,8 @@ def tune_from_recipe(recipe_path, out_dir="runs/tune", max_trials=None, epochs=N
 def _trial_results(tuner, settings, hole, image_size):
     test, factors = disks.make_disks(settings["n_test"], seed=settings["test_seed"],
                                      radius_range=disk_analysis.HELD_OUT_RANGE,
-                                     renderer="monte_carlo", n_samples=settings["n_samples"],
+                                     renderer="monte_carlo",
+                                     n_samples=settings["test_n_samples"],
                                      image_size=image_size)
     radii = factors["radius"]
     in_hole = (radii >= hole[0]) & (radii < hole[1])
@@ -350,17 +358,30 @@ def _trial_results(tuner, settings, hole, image_size):
     return rows, curves
 
 
-def markdown_table(rows, regularizer, hole):
-    """The sweep as a markdown table (best lambda in bold)."""
-    best = min(rows, key=lambda r: r["objective_val_mse_hole"]) if rows else None
+def choose_lambda(rows, max_gap=None):
+    """The chosen row: the best objective, among the rows whose test hole MSE is at
+    most `max_gap` times their observed MSE when `max_gap` is set (None if none is)."""
+    pool = [r for r in rows if max_gap is None or (r["hole_over_observed"] is not None
+                                                   and r["hole_over_observed"] <= max_gap)]
+    return min(pool, key=lambda r: r["objective_val_mse_hole"]) if pool else None
+
+
+def markdown_table(rows, regularizer, hole, max_gap=None):
+    """The sweep as a markdown table (the chosen lambda in bold, the plain best starred)."""
+    best = choose_lambda(rows)
+    chosen = choose_lambda(rows, max_gap)
+    rule = ("the best objective" if max_gap is None else
+            f"the best objective among the lambdas with hole / observed <= {max_gap:g}")
     lines = [f"Lambda sweep, regulariser `{regularizer}`; objective: reconstruction MSE on "
              f"fresh disks with radii in the hole [{hole[0]:g}, {hole[1]:g}) (val_mse, best "
-             f"epoch).", "",
+             f"epoch). Test columns: other fresh disks over radii 1..31. In bold: {rule}"
+             + ("; starred: the plain best objective." if max_gap is not None else "."), "",
              "| lambda | objective (hole val_mse) | best epoch | hole MSE (test) | observed "
              "MSE (test) | hole / observed | abs Spearman z-r | r2 z vs area |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        lam = f"**{r['lam']:.3g}**" if r is best else f"{r['lam']:.3g}"
+        lam = f"{r['lam']:.3g}" + (" *" if r is best and max_gap is not None else "")
+        lam = f"**{lam}**" if r is chosen else lam
         ratio = "-" if r["hole_over_observed"] is None else f"{r['hole_over_observed']:.2f}"
         lines.append(f"| {lam} | {r['objective_val_mse_hole']:.3e} | {r['best_epoch']} | "
                      f"{r['mse_hole']:.3e} | {r['mse_observed']:.3e} | {ratio} | "
@@ -369,15 +390,18 @@ def markdown_table(rows, regularizer, hole):
 
 
 def _write_results(folder, recipe, settings, rows, curves, hole):
+    best, chosen = choose_lambda(rows), choose_lambda(rows, settings["max_gap"])
     summary = {"entry": recipe.entry, "recipe": str(recipe.path),
                "regularizer": settings["regularizer"], "hole": list(hole),
-               "epochs": settings["epochs"], "objective": OBJECTIVE, "rows": rows,
-               "best_lam": min(rows, key=lambda r: r["objective_val_mse_hole"])["lam"]
-               if rows else None}
+               "epochs": settings["epochs"], "objective": OBJECTIVE,
+               "max_gap": settings["max_gap"], "rows": rows,
+               "best_lam": best["lam"] if best else None,
+               "chosen_lam": chosen["lam"] if chosen else None}
     atomic.write_text(folder / "lambda_sweep.json",
                       json.dumps(summary, indent=2, default=float) + "\n")
     atomic.write_text(folder / "lambda_sweep.md",
-                      markdown_table(rows, settings["regularizer"], hole))
+                      markdown_table(rows, settings["regularizer"], hole,
+                                     settings["max_gap"]))
     code_curves_figure(curves, hole, folder / "lambda_sweep.png",
                        title=f"{recipe.entry}: {settings['regularizer']}, "
                              f"{settings['epochs']} epochs (Figure 8)")

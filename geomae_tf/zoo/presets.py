@@ -23,18 +23,31 @@ ENTRIES = {
         "description": "The disk autoencoder without biases: D(l z) = l D(z), Airy profile.",
         "paper": "JMIV 2020, section 4.3 and appendix B, Figures 4, 11, 12",
         "recipe": "zoo/disk_ae_nobias.toml",
+        "checks": [
+            ["corr_learned_airy", ">=", 0.98, "Prop. 2 / Fig. 12: learned profile = Airy optimum"],
+            ["r2_z_vs_inner", ">=", 0.99, "Fig. 11: z affine in <f, 1_Br>"],
+            ["abs_spearman", ">=", 0.999, "code monotone in the radius"],
+        ],
     },
     "disk_ae_hole": {
         "family": "disk",
         "description": "Disks with radii 11-18 never seen in training, no regularisation.",
         "paper": "JMIV 2020, section 4.4, Figure 6",
         "recipe": "zoo/disk_ae_hole.toml",
+        "checks": [
+            ["mse_observed", "<=", 1e-3, "radii seen in training are reconstructed"],
+            ["mse_hole", ">", 2e-3, "paper Fig. 6: fails in the hole (11-18 px)"],
+        ],
     },
     "disk_ae_hole_encreg": {
         "family": "disk",
         "description": "The hole set with encoder-only weight decay (type 3).",
         "paper": "JMIV 2020, section 4.4.1, Figures 7-8",
         "recipe": "zoo/disk_ae_hole_encreg.toml",
+        "checks": [
+            ["mse_hole", "<=", 2e-3, "issue 3 bound; paper 4.4.1: encoder decay generalises"],
+            ["mse_observed", "<=", 1e-3, "radii seen in training"],
+        ],
     },
     "position_encoder_1d": {
         "family": "position_encoder",
@@ -55,6 +68,12 @@ ENTRIES = {
         "description": "PCA-like autoencoder on ellipses: ordered, decorrelated axes.",
         "paper": "Ladjal, Newson, Pham (PCA-AE talks), latent_dim 3",
         "recipe": "zoo/pca_ae_ellipses.toml",
+        "checks": [
+            ["corr_z1_area", ">=", 0.98, "issue 5; reference .977"],
+            ["latent_abs_corr_max", "<=", 0.05, "decorrelated axes (covariance loss)"],
+            ["corr_z2_hv_ratio", ">=", 0.80, "issue 5; reference .788"],
+            ["corr_z3_diag_ratio", ">=", 0.76, "issue 5; reference .745"],
+        ],
     },
     "atomic_spikes": {
         "family": "atomic_spikes",

@@ -66,7 +66,7 @@ def test_decoder_without_bias_is_positively_homogeneous_in_the_code():
 
 
 def test_decoder_depths_and_upsampling_options():
-    decoder = zoo.position_decoder(n=16, depths=(1, 3, 5, 2))
+    decoder = zoo.position_decoder(n=16, depths=(1, 3, 5, 2), upsampling="nearest")
     assert tuple(decoder.outputs[0].shape) == (None, 16, 1)
     assert tuple(decoder.get_layer("dec_conv2").kernel.shape) == (3, 5, 2)
     assert tuple(decoder.get_layer("dec_conv3").kernel.shape) == (3, 2, 1)
@@ -115,3 +115,21 @@ def test_bad_arguments_raise_clear_errors():
         zoo.position_decoder(depths=(2, 2, 4, 4, 4, 8))
     with pytest.raises(ValueError, match="upsampling"):
         zoo.position_decoder(upsampling="bilinear")
+
+
+def test_handcrafted_network_returns_the_position(tmp_path):
+    from geomae_tf.models.position import dirac_position_network
+
+    model = dirac_position_network(64, scale=-0.5)
+    assert not model.trainable_weights
+    x = np.eye(64, dtype="float32")[:, :, None]
+    np.testing.assert_allclose(np.asarray(model(x))[:, 0], np.arange(64), atol=1e-5)
+    inverted = dirac_position_network(16, inverted=True)
+    np.testing.assert_array_equal(
+        np.asarray(inverted(np.eye(16, dtype="float32")[:, :, None]))[:, 0], 16 - np.arange(16))
+    path = tmp_path / "handcrafted.keras"
+    model.save(path)
+    np.testing.assert_allclose(np.asarray(keras.saving.load_model(path)(x)),
+                               np.asarray(model(x)))
+    with pytest.raises(ValueError, match="enc_conv0"):  # no learned kernels to analyse
+        analysis.evaluate_encoder(model, n_test=10)

@@ -43,6 +43,21 @@ def test_lambda_grid_is_log_spaced_plus_zero():
         tuning.lambda_grid(lambda_range=[0.0, 1.0])
 
 
+def test_choose_lambda_respects_the_generalisation_gap():
+    rows = [{"lam": 0.0, "objective_val_mse_hole": 3e-3, "hole_over_observed": 3.1},
+            {"lam": 3e-4, "objective_val_mse_hole": 1.2e-3, "hole_over_observed": 2.3},
+            {"lam": 3e-3, "objective_val_mse_hole": 1.4e-3, "hole_over_observed": 1.9},
+            {"lam": 1e-2, "objective_val_mse_hole": 2.1e-3, "hole_over_observed": 1.6}]
+    assert tuning.choose_lambda(rows)["lam"] == 3e-4
+    assert tuning.choose_lambda(rows, max_gap=2.0)["lam"] == 3e-3
+    assert tuning.choose_lambda(rows, max_gap=1.1) is None
+    for r in rows:
+        r.update({"best_epoch": 60, "mse_hole": 1e-3, "mse_observed": 5e-4,
+                  "abs_spearman": 1.0, "r2_vs_area": 0.99})
+    table = tuning.markdown_table(rows, "encoder_weight_decay", (11, 18), max_gap=2.0)
+    assert "| **0.003** |" in table and "| 0.0003 * |" in table
+
+
 @pytest.mark.slow
 def test_two_trial_search_resumes_and_writes_its_table_and_plot(tmp_path):
     recipe = tmp_path / "r.toml"
@@ -81,6 +96,7 @@ def test_two_trial_search_resumes_and_writes_its_table_and_plot(tmp_path):
     ("regularizer = \"dropout\"\n", "regularizer must be one of"),
     ("hole = [18.0, 11.0]\n", "`hole` must be"),
     ("lambdas = []\n", "`lambdas` must be"),
+    ("max_gap = 0.5\n", "`max_gap` must be"),
 ])
 def test_bad_tune_sections_are_named(tmp_path, extra, message):
     text = TINY.replace("lambdas = [0.0, 1e-3]\n", "") + extra

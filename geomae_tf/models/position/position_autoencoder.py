@@ -47,7 +47,7 @@ class PositionAutoencoder(Autoencoder):
 
 
 def position_autoencoder(n=64, depths=PAPER_DEPTHS, use_bias=True, pooling="strided",
-                         alpha=ALPHA, upsampling="nearest", weights=None,
+                         alpha=ALPHA, upsampling="zeros", weights=None,
                          name="position_autoencoder"):
     """Builds an autoencoder of Diracs with a 1-D code (the paper's section 5.3 set-up).
 
