@@ -37,10 +37,10 @@ HOLE = (11.0, 18.0)
 BANDS = {"hole": list(HOLE), "observed": [[1.0, HOLE[0]], [HOLE[1], 31.0]]}
 #: lambda per regulariser (Keras MSE scale; noise std for denoising). Type 3's is the
 #: one `geomae tune zoo/disk_ae_hole_encreg.toml` chose (60 epochs); the others are
-#: untuned defaults: pass `--tuned figures/lambda_sweep` after
+#: untuned defaults: pass `--tuned runs/tune figures/lambda_sweep` after
 #: `python examples/size_lambda_sweep.py --full` to use the best lambda of each sweep.
 LAMBDAS = {"none": 0.0, "latent_distance": 1e-2, "weight_decay": 1e-4,
-           "encoder_weight_decay": 1e-3, "denoising": 0.05}
+           "encoder_weight_decay": 3e-4, "denoising": 0.05}
 COLOURS = {"none": "black", "latent_distance": "tab:orange", "weight_decay": "tab:blue",
            "encoder_weight_decay": "tab:green", "denoising": "tab:purple"}
 
@@ -100,9 +100,9 @@ def main():
                         choices=list(LAMBDAS))
     parser.add_argument("--lam", nargs="+", default=[], metavar="REG=VALUE",
                         help="override lambdas, e.g. encoder_weight_decay=3e-4")
-    parser.add_argument("--tuned", default=None, metavar="DIR",
+    parser.add_argument("--tuned", nargs="+", default=[], metavar="DIR",
                         help="read each regulariser's chosen lambda from "
-                             "DIR/*/lambda_sweep.json (and runs/tune/*/)")
+                             "DIR/*/lambda_sweep.json (e.g. runs/tune figures/lambda_sweep)")
     parser.add_argument("--n-test", type=int, default=None)
     parser.add_argument("--out", default="figures")
     args = parser.parse_args()
@@ -110,13 +110,12 @@ def main():
     epochs = args.epochs or (60 if args.full else 4)
     n_test = args.n_test or (1000 if args.full else 200)
     lambdas = dict(LAMBDAS)
-    if args.tuned:
-        for sweep in sorted(Path(args.tuned).glob("*/lambda_sweep.json")):
-            summary = json.loads(sweep.read_text())
-            lam = summary.get("chosen_lam", summary.get("best_lam"))
-            if lam is not None:
-                lambdas[summary["regularizer"]] = float(lam)
-                print(f"{summary['regularizer']}: tuned lambda {lam:g} ({sweep})")
+    for sweep in sorted(p for d in args.tuned for p in Path(d).glob("*/lambda_sweep.json")):
+        summary = json.loads(sweep.read_text())
+        lam = summary.get("chosen_lam", summary.get("best_lam"))
+        if lam is not None:
+            lambdas[summary["regularizer"]] = float(lam)
+            print(f"{summary['regularizer']}: tuned lambda {lam:g} ({sweep})")
     for item in args.lam:
         reg, _, value = item.partition("=")
         if reg not in lambdas:
