@@ -40,9 +40,11 @@ def test_unknown_entries_and_weights_are_named():
 def test_non_editable_install_finds_the_trained_entry(tmp_path):
     """`pip install .` (not editable) carries the trained weights with the package."""
     prefix = tmp_path / "prefix"
+    # --ignore-installed: without it pip uninstalls the editable install of the
+    # environment running the tests before installing into the prefix.
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--prefix", str(prefix), str(REPO)], check=True,
-                   cwd=tmp_path)
+                    "--no-build-isolation", "--ignore-installed", "--prefix", str(prefix),
+                    str(REPO)], check=True, cwd=tmp_path)
     site = next(prefix.glob("lib/python*/site-packages"))
     assert (prefix / "share/geomae_tf/saved_models/disk_ae/1/disk_ae.weights.h5").is_file()
     code = ("import json, numpy as np, geomae_tf; "
