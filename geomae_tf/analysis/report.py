@@ -116,4 +116,6 @@ def entry_figures(entry, out_dir):
     family = zoo.ENTRIES[entry]["family"]
     if family not in analysis.FIGURES:
         return []
-    return list(analysis.resolve(analysis.FIGURES, family)(zoo.load(entry), out_dir))
+    # one folder per entry: entries of a family share their model's name
+    return list(analysis.resolve(analysis.FIGURES, family)(zoo.load(entry),
+                                                           Path(out_dir) / entry))
