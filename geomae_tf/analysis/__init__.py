@@ -11,12 +11,16 @@ EVALUATORS = {
     "atomic_spikes": "geomae_tf.analysis.atomic:evaluate_spikes",
     "atomic_strokes": "geomae_tf.analysis.atomic:evaluate_strokes",
     "pca": "geomae_tf.analysis.pca:evaluate",
+    "position_encoder": "geomae_tf.analysis.position:evaluate_encoder",
+    "position_decoder": "geomae_tf.analysis.position:evaluate_decoder",
 }
 FIGURES = {
     "disk": "geomae_tf.analysis.disk:figures",
     "atomic_spikes": "geomae_tf.analysis.atomic:figures_spikes",
     "atomic_strokes": "geomae_tf.analysis.atomic:figures_strokes",
     "pca": "geomae_tf.analysis.pca:figures",
+    "position_encoder": "geomae_tf.analysis.position:figures_encoder",
+    "position_decoder": "geomae_tf.analysis.position:figures_decoder",
 }
 
 

@@ -55,6 +55,10 @@ ENTRIES = {
         "paper": "JMIV 2020, section 5.3, Figure 9",
         "recipe": "zoo/position_encoder_1d.toml",
         "signature": {"input": "signals", "output": "position"},
+        "checks": [
+            ["min_abs_cosine", ">=", 0.99, "Fig. 9: every layer's kernel ~ b [1, 2, 1]"],
+            ["abs_corr", ">=", 0.9999, "output affine in the position (64 positions)"],
+        ],
     },
     "position_decoder_1d": {
         "family": "position_decoder",
