@@ -34,7 +34,8 @@ def table2():
         3: [[8], [7], [6], [5], [4], [3], [2], [1]],
     }
     x = np.eye(8, dtype="float32")[:, :, None]
-    outputs = [np.asarray(u)[..., 0] for u in DiracPositionEncoder(levels=3).intermediate_outputs(x)]
+    encoder = DiracPositionEncoder(levels=3)
+    outputs = [np.asarray(u)[..., 0] for u in encoder.intermediate_outputs(x)]
     print("Table 2 (JMIV 2020): one-hot vectors of size 8 through [1, 2, 1] + subsampling")
     for a in range(8):
         rows = [f"x = {x[a, :, 0].astype(int).tolist()}"] + [
@@ -91,7 +92,8 @@ def main():
     import matplotlib.pyplot as plt
 
     x = np.eye(64, dtype="float32")[:, :, None]
-    outputs = [np.asarray(u)[..., 0] for u in DiracPositionEncoder(levels=6).intermediate_outputs(x)]
+    encoder = DiracPositionEncoder(levels=6)
+    outputs = [np.asarray(u)[..., 0] for u in encoder.intermediate_outputs(x)]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     axes[0].imshow(outputs[1], aspect="auto", cmap="viridis")
     axes[0].set(title="u(2) for every one-hot of length 64", xlabel="t", ylabel="position a")

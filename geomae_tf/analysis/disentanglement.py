@@ -33,6 +33,21 @@ def _ellipses(model, n, seed):
     return model.encode(images), factors
 
 
+def _grey_disks(model, n, seed):
+    from geomae_tf.datasets import grey_disks
+
+    images, factors = grey_disks.make_grey_disks(n, seed=seed, image_size=model.image_shape[0])
+    return model.encode(images), {"radius": factors["radius"], "grey": factors["grey"]}
+
+
+#: Fresh data with ground-truth factors, by dataset name.
+DATASET_SOURCES = {
+    "disks": _disks,
+    "ellipses": _ellipses,
+    "grey_disks": _grey_disks,
+}
+
+#: The factor source of each zoo family (families without one get no scores).
 FACTOR_SOURCES = {
     "disk": _disks,
     "pca": _ellipses,
@@ -54,6 +69,16 @@ def scores(z, factors, seed=0):
     dci = metrics.dci(z, factors, seed=seed, n_estimators=DCI_ESTIMATORS)
     result.update({f"dci_{k}": v for k, v in dci.items()})
     return result
+
+
+def dataset_scores(dataset, model, n=N_SAMPLES, seed=31_415):
+    """MIG, SAP and DCI of `model` on fresh `dataset` images ("disks",
+    "ellipses" or "grey_disks") against their ground-truth factors."""
+    if dataset not in DATASET_SOURCES:
+        raise ValueError(f"`dataset` must be one of {sorted(DATASET_SOURCES)}. "
+                         f"Received: dataset={dataset!r}")
+    z, factors = DATASET_SOURCES[dataset](model, n, seed)
+    return scores(z, factors, seed=seed)
 
 
 def entry_scores(family, model, n=N_SAMPLES, seed=31_415):

@@ -72,7 +72,8 @@ def evaluate(model, n_test=1000, seed=20_201, radius_range=HELD_OUT_RANGE, n_sam
         bands: dict name -> (low, high), or a list of such pairs (a union), or
             None. Also report the MSE of the disks whose radius falls in each
             band (e.g. `{"hole": (11, 18), "observed": [(1, 11), (18, 31)]}`),
-            and `<a>_over_<b>` ratios are left to the caller.
+            and, with both a "hole" and an "observed" band,
+            `hole_over_observed` (the generalisation ratio of section 4.4).
         sigma: float. Blur of the held-out disks.
         profile_R: float or None. For a bias-free model (section 4.3): also
             compare its decoding profile with the optimum of Proposition 2 for
@@ -98,6 +99,8 @@ def evaluate(model, n_test=1000, seed=20_201, radius_range=HELD_OUT_RANGE, n_sam
     for name, band in (bands or {}).items():
         inside = band_mask(radii, band)
         metrics[f"mse_{name}"] = float(per_image[inside].mean()) if inside.any() else None
+    if metrics.get("mse_hole") is not None and metrics.get("mse_observed"):
+        metrics["hole_over_observed"] = metrics["mse_hole"] / metrics["mse_observed"]
     if profile_R is not None:
         from geomae_tf.analysis import airy
 

@@ -156,7 +156,8 @@ def evaluate_encoder(model, n_test=1000, seed=20_205, cosine_goal=0.99, corr_goa
         `min_abs_cosine`, `cosines_all_taps`, `abs_corr`, `corr`, `slope`,
         `intercept`, `fit_rmse` (samples), `abs_spearman` (is the output
         monotone in the position?), `distinct_outputs` (of the n),
-        `position_rmse` (raw output vs position, samples), `continuous_abs_corr`, `continuous_fit_rmse`,
+        `position_rmse` (raw output vs position, samples),
+        `continuous_abs_corr`, `continuous_fit_rmse`,
         `meets_goals` (bool) and the goals.
     """
     n_test = validation.check_int("n_test", n_test, minimum=2)
@@ -284,7 +285,7 @@ def _pyplot():
     return plt
 
 
-def plot_kernels(kernel_sets, path, labels=None, title=None):
+def plot_kernels(kernel_sets, path, labels=None, title=None, pooling="strided"):
     """Figure 9: each level's learned kernel, normalised, against [1, 2, 1].
 
     Args:
@@ -293,6 +294,8 @@ def plot_kernels(kernel_sets, path, labels=None, title=None):
         path: where to write the PNG.
         labels: one label per model.
         title: the figure title.
+        pooling: "strided" (the last level's left tap reads only padding and
+            is shown as such) or "max".
 
     Returns:
         The path written.
@@ -302,8 +305,8 @@ def plot_kernels(kernel_sets, path, labels=None, title=None):
         kernel_sets = [kernel_sets]
     labels = labels or [f"model {i}" for i in range(len(kernel_sets))]
     levels = len(kernel_sets[0])
-    fig, axes = plt.subplots(len(kernel_sets) + 1, levels, figsize=(1.6 * levels + 1,
-                             1.5 * (len(kernel_sets) + 1)), squeeze=False)
+    fig, axes = plt.subplots(len(kernel_sets) + 1, levels, figsize=(1.6 * levels + 1.2,
+                             0.8 * (len(kernel_sets) + 1) + 0.6), squeeze=False)
     reference = PHI / np.linalg.norm(PHI)
     rows = [[reference] * levels] + [list(k) for k in kernel_sets]
     names = ["[1, 2, 1]"] + list(labels)
@@ -311,21 +314,25 @@ def plot_kernels(kernel_sets, path, labels=None, title=None):
         for level, kernel in enumerate(kernels):
             ax = axes[r, level]
             kernel = np.asarray(kernel, np.float64)
-            live = live_taps(level, levels) if r else np.arange(3)
+            live = live_taps(level, levels, pooling) if r else np.arange(3)
+            # the kernel times the factor that best matches the unit-norm [1, 2, 1]
+            # on its live taps: any b [1, 2, 1] shows exactly as the first row.
             shown = np.full(3, np.nan)
-            sign = np.sign(kernel[live] @ PHI[live]) or 1.0
-            shown[live] = sign * kernel[live] / (np.linalg.norm(kernel[live]) or 1.0)
+            energy = kernel[live] @ kernel[live]
+            factor = (kernel[live] @ reference[live]) / energy if energy > 0 else 0.0
+            shown[live] = factor * kernel[live]
             ax.imshow(shown[None, :], cmap="viridis", vmin=0, vmax=0.85)
             for i, value in enumerate(shown):
                 ax.text(i, 0, "pad" if np.isnan(value) else f"{value:.2f}", ha="center",
-                        va="center", color="w", fontsize=7)
+                        va="center", color="k" if np.isnan(value) else "w", fontsize=7)
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
                 ax.set_title(f"level {level + 1}", fontsize=8)
             if level == 0:
                 ax.set_ylabel(name, fontsize=7, rotation=0, ha="right", va="center")
-    fig.suptitle(title or "Learned encoder kernels (sign-normalised, unit norm)", fontsize=9)
+    fig.suptitle(title or "Learned encoder kernels (scaled to best match [1, 2, 1])",
+                 fontsize=9)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -418,7 +425,8 @@ def figures_encoder(model, out_dir):
     """Writes the kernels (Figure 9) and the output-vs-position plot; returns the paths."""
     out_dir = Path(out_dir)
     name = model.name
-    return [plot_kernels(encoder_kernels(model), out_dir / f"{name}_kernels.png", [name]),
+    return [plot_kernels(encoder_kernels(model), out_dir / f"{name}_kernels.png", [name],
+                         pooling=_pooling_of(model)),
             plot_encoder_outputs({name: encode_positions(model, diracs.onehots(
                 int(_encoder_of(model).inputs[0].shape[1]))[0])},
                 out_dir / f"{name}_outputs.png", int(_encoder_of(model).inputs[0].shape[1]))]

@@ -41,7 +41,11 @@ TRAINING_DEFAULTS = {
     "steps_per_epoch": None,
     "loss": "mse",
     "trainer": "fit",
+    "lr_schedule": "constant",
 }
+#: Learning-rate schedules: "constant", or "cosine" (decay to 1% of the rate
+#: over the whole run, keras.optimizers.schedules.CosineDecay).
+LR_SCHEDULES = ("constant", "cosine")
 EXPORT_DEFAULTS = {"version": 1}
 
 
@@ -145,6 +149,8 @@ def load_recipe(path):
             validation.check_int("training.steps_per_epoch", training["steps_per_epoch"],
                                  minimum=1)
         validation.check_choice("training.loss", training["loss"], {"mse", "bce"})
+        validation.check_choice("training.lr_schedule", training["lr_schedule"],
+                                set(LR_SCHEDULES))
     except (TypeError, ValueError) as err:
         raise RecipeError(f"{path}: {err}") from None
     if data.get("mode") == "stream" and training["steps_per_epoch"] is None:

@@ -65,12 +65,35 @@ def _loss(name):
             "bce": keras.losses.BinaryCrossentropy()}[name]
 
 
+def learning_rate(training, steps_per_epoch, epochs):
+    """The optimizer's learning rate (a float or a schedule) for a recipe's
+    [training] section; `steps_per_epoch * epochs` is the length of the run."""
+    rate = training["learning_rate"]
+    if training.get("lr_schedule", "constant") == "cosine":
+        return keras.optimizers.schedules.CosineDecay(
+            rate, decay_steps=max(1, int(steps_per_epoch) * int(epochs)), alpha=0.01)
+    return rate
+
+
+def _steps_per_epoch(data, training):
+    if training["steps_per_epoch"] is not None:
+        return training["steps_per_epoch"]
+    cardinality = int(data.cardinality())
+    if cardinality < 1:
+        raise RecipeError("[training] lr_schedule = \"cosine\" needs the run's length: "
+                          "set [training] steps_per_epoch")
+    return cardinality
+
+
 def fit(model, recipe, run_dir, verbose="auto", epochs=None):
     """Trains `model` with `model.fit` as the recipe says; returns the History."""
     training = recipe.training
     data = datasets.DATASETS[recipe.dataset].training_dataset(**recipe.data_kwargs())
-    model.compile(optimizer=keras.optimizers.Adam(training["learning_rate"]),
-                  loss=_loss(training["loss"]))
+    epochs = epochs or training["epochs"]
+    rate = training["learning_rate"]
+    if training["lr_schedule"] != "constant":
+        rate = learning_rate(training, _steps_per_epoch(data, training), epochs)
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss=_loss(training["loss"]))
     run_dir = Path(run_dir)
     callbacks = [
         gcallbacks.AtomicBackupAndRestore(str(run_dir / "backup")),
@@ -79,7 +102,7 @@ def fit(model, recipe, run_dir, verbose="auto", epochs=None):
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")),
     ]
-    return model.fit(data, epochs=epochs or training["epochs"],
+    return model.fit(data, epochs=epochs,
                      steps_per_epoch=training["steps_per_epoch"], callbacks=callbacks,
                      shuffle=False,
                      verbose=verbose)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from geomae_tf.models.atomic.atomic_autoencoder import atomic_autoencoder
 from geomae_tf.models.disk.disk_autoencoder import disk_autoencoder
 from geomae_tf.models.pca.pca_autoencoder import pca_autoencoder
+from geomae_tf.models.pca.plain_autoencoder import plain_autoencoder
+from geomae_tf.models.pca.vae import vae
 from geomae_tf.models.position.position_decoder import position_decoder
 from geomae_tf.models.position.position_encoder import position_encoder
 from geomae_tf.zoo.presets import ENTRIES
@@ -20,8 +22,10 @@ FACTORIES = {
     "atomic_autoencoder": atomic_autoencoder,
     "disk_autoencoder": disk_autoencoder,
     "pca_autoencoder": pca_autoencoder,
+    "plain_autoencoder": plain_autoencoder,  # the PCA-AE's baselines (issue 7)
     "position_decoder": position_decoder,
     "position_encoder": position_encoder,
+    "vae": vae,
 }
 
 
@@ -42,4 +46,6 @@ def load(entry, version=None):
     return factory(**config["model"], weights=str(folder / f"{entry}.weights.h5"))
 
 
-__all__ = ["ENTRIES", "FACTORIES", "available_entries", "disk_autoencoder", "load"]
+__all__ = ["ENTRIES", "FACTORIES", "atomic_autoencoder", "available_entries",
+           "disk_autoencoder", "load", "pca_autoencoder", "plain_autoencoder",
+           "position_decoder", "position_encoder", "vae"]

@@ -47,6 +47,7 @@ ENTRIES = {
         "checks": [
             ["mse_hole", "<=", 2e-3, "issue 3 bound; paper 4.4.1: encoder decay generalises"],
             ["mse_observed", "<=", 1e-3, "radii seen in training"],
+            ["hole_over_observed", "<=", 2.0, "issue 3: hole MSE at most twice the observed"],
         ],
     },
     "position_encoder_1d": {
@@ -66,6 +67,9 @@ ENTRIES = {
         "paper": "JMIV 2020, section 5.4, Figure 10",
         "recipe": "zoo/position_decoder_1d.toml",
         "signature": {"input": "position", "output": "signals"},
+        "checks": [
+            ["peak_rmse", "<=", 0.5, "issue 4 bound (goal 0.2): unseen positions decoded"],
+        ],
     },
     "pca_ae_ellipses": {
         "family": "pca",
@@ -84,6 +88,13 @@ ENTRIES = {
         "description": "Atomic autoencoder (k = 10, d0 = 3) on sums of Gaussian spikes.",
         "paper": "Newson and Traonmilin 2023, sections 2.3 and 3",
         "recipe": "zoo/atomic_spikes.toml",
+        "checks": [
+            ["recall", ">=", 0.95, "issue 6: every spike gets an atom"],
+            ["precision", ">=", 0.95, "issue 6: every active atom is a spike"],
+            ["position_rmse", "<=", 0.5, "issue 6 bound (goal 0.3; nearest pixel 0.41)"],
+            ["amplitude_error", "<=", 0.10, "issue 6"],
+            ["one_spike_share", ">=", 0.90, "issue 6: one atom, one spike"],
+        ],
     },
     "atomic_strokes": {
         "family": "atomic_strokes",

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from geomae_tf.training.recipe import RecipeError, load_recipe
-from geomae_tf.training.trainer import TrainingDivergedError, train
+from geomae_tf.training.trainer import TrainingDivergedError, build_model, fit, train
 from tests.core.recipes import write_tiny
 
 REPO = Path(__file__).resolve().parents[2]
@@ -98,3 +98,34 @@ def test_unknown_recipe_keys_are_named(tmp_path):
         load_recipe(tmp_path / "r.yaml")
     with pytest.raises(FileNotFoundError, match="no such file"):
         load_recipe(tmp_path / "missing.toml")
+
+
+def test_cosine_schedule_decays_to_one_percent_over_the_run(tmp_path):
+    from geomae_tf.training.trainer import learning_rate
+
+    recipe = load_recipe(write_tiny(tmp_path / "r.toml", n_train=60, batch_size=30,
+                                    epochs=4, extra=""))
+    assert learning_rate(recipe.training, 2, 4) == recipe.training["learning_rate"]
+    cosine = dict(recipe.training, lr_schedule="cosine")
+    schedule = learning_rate(cosine, steps_per_epoch=2, epochs=4)
+    start, middle, end = (float(schedule(step)) for step in (0, 4, 8))
+    assert start == pytest.approx(1e-3)
+    assert middle == pytest.approx(1e-3 * (0.01 + 0.99 * 0.5))  # half-way down the cosine
+    assert end == pytest.approx(1e-5)
+
+
+def test_cosine_recipe_trains_with_fit_and_bad_schedules_are_named(tmp_path):
+    text = write_tiny(tmp_path / "r.toml", n_train=60, batch_size=30, epochs=2).read_text()
+    good = tmp_path / "cosine.toml"
+    good.write_text(text.replace("seed = 0", "seed = 0\nlr_schedule = \"cosine\""))
+    recipe = load_recipe(good)
+    model = build_model(recipe)
+    history = fit(model, recipe, tmp_path / "run", verbose=0)
+    # 2 epochs of 2 steps: the optimizer's rate ends at 1% of the recipe's.
+    assert int(model.optimizer.iterations) == 4
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-5)
+    assert np.all(np.isfinite(history.history["loss"]))
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("seed = 0", "seed = 0\nlr_schedule = \"linear\""))
+    with pytest.raises(RecipeError, match="lr_schedule.*linear"):
+        load_recipe(bad)

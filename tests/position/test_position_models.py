@@ -109,6 +109,8 @@ def test_bad_arguments_raise_clear_errors():
         zoo.position_encoder(supervised="yes")
     with pytest.raises(ValueError, match="output_scale"):
         zoo.position_encoder(output_scale=0)
+    with pytest.raises(ValueError, match="supervised encoder only"):
+        zoo.position_encoder(supervised=False, output_offset=64.0)
     with pytest.raises(ValueError, match="2 \\*\\* len\\(depths\\)"):
         zoo.position_decoder(n=32)
     with pytest.raises(ValueError, match="depths\\[0\\]"):
@@ -133,3 +135,22 @@ def test_handcrafted_network_returns_the_position(tmp_path):
                                np.asarray(model(x)))
     with pytest.raises(ValueError, match="enc_conv0"):  # no learned kernels to analyse
         analysis.evaluate_encoder(model, n_test=10)
+
+
+@pytest.mark.parametrize("entry", ["position_encoder_1d", "position_decoder_1d"])
+def test_savedmodel_signature_names_match_the_contract(entry, tmp_path):
+    import tensorflow as tf
+
+    from geomae_tf.export.saved_model import export_entry
+
+    spec = zoo.ENTRIES[entry]["signature"]
+    if entry == "position_encoder_1d":
+        model = zoo.position_encoder(output_scale=-1.0, output_offset=64.0)
+        x = np.eye(64, dtype="float32")[:4, :, None]
+    else:
+        model = zoo.position_decoder()
+        x = np.array([[3.3], [40.0]], "float32")
+    folder = export_entry(model, entry, root=tmp_path, version=1, config={}, signature=spec)
+    serving = tf.saved_model.load(str(folder)).signatures["serving_default"]
+    out = serving(**{spec["input"]: tf.constant(x)})[spec["output"]].numpy()
+    np.testing.assert_allclose(out, np.asarray(model(x)), atol=1e-6)

@@ -1,8 +1,7 @@
 """The zoo recipes of the position family load, build and feed their models."""
 
-from pathlib import Path
-
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pytest

@@ -32,6 +32,7 @@ def test_band_mses_split_the_overall_mse():
     assert 0 < share < 1
     assert m["mse"] == pytest.approx(share * m["mse_hole"] + (1 - share) * m["mse_observed"],
                                      rel=1e-5)
+    assert m["hole_over_observed"] == pytest.approx(m["mse_hole"] / m["mse_observed"])
 
 
 def _linear_airy_autoencoder(size=64):

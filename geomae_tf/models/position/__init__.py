@@ -6,5 +6,5 @@ from geomae_tf.models.position.position_autoencoder import (PositionAutoencoder,
 from geomae_tf.models.position.position_decoder import position_decoder
 from geomae_tf.models.position.position_encoder import position_encoder
 
-__all__ = ["PositionAutoencoder", "dirac_position_network", "position_autoencoder", "position_decoder",
-           "position_encoder"]
+__all__ = ["PositionAutoencoder", "dirac_position_network", "position_autoencoder",
+           "position_decoder", "position_encoder"]

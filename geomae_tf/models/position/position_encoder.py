@@ -105,6 +105,11 @@ def position_encoder(n=64, supervised=True, use_bias=True, pooling="strided", al
         raise ValueError("`output_scale` must be non-zero. Received: output_scale=0.0")
     output_offset = validation.check_float("output_offset", output_offset)
     if not supervised:
+        if output_scale != 1.0 or output_offset != 0.0:
+            raise ValueError(f"`output_scale` and `output_offset` apply to the supervised "
+                             f"encoder only (an autoencoder's code has no units). Received: "
+                             f"supervised=False, output_scale={output_scale}, "
+                             f"output_offset={output_offset}")
         from geomae_tf.models.position.position_autoencoder import position_autoencoder
 
         return position_autoencoder(n=n, use_bias=use_bias, pooling=pooling, alpha=alpha,

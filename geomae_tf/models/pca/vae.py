@@ -1,0 +1,67 @@
+"""The VAE and beta-VAE the PCA-AE is compared with (same networks, Gaussian latent).
+
+Pham, Ladjal and Newson (JMIV 2022, section 5) and the PCA-AE talks compare
+the PCA-AE with a plain autoencoder, a VAE and a beta-VAE. Here each baseline
+has the PCA-AE's networks, so that only the latent's training differs: the
+encoder of `plain_autoencoder` (depths `latent_dim` times the one-unit
+encoder's) ending in `2 * latent_dim` numbers read as (mu, log_var), a
+`GaussianSampling` layer, and the same decoder.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from geomae_tf import validation
+from geomae_tf.layers.gaussian_sampling import GaussianSampling
+from geomae_tf.models.autoencoder import Autoencoder
+from geomae_tf.models.pca.pca_autoencoder import (_check_depths, conv_decoder, conv_encoder,
+                                                  default_decoder_depths,
+                                                  default_encoder_depths)
+
+
+def vae(latent_dim=3, beta=1.0, image_size=64, encoder_depths=None, decoder_depths=None,
+        output_activation="sigmoid", seed=None, weights=None, name=None):
+    """Builds a VAE (`beta = 1`) or a beta-VAE (`beta > 1`) with the PCA-AE's shapes.
+
+    The loss `model.fit` minimises is the reconstruction loss (mean over the
+    pixels, e.g. binary cross-entropy as the PCA-AE reference) plus
+    `beta / (image_size ** 2)` times the KL divergence of the posterior from
+    N(0, I) (added by `GaussianSampling`): the negative ELBO per pixel for
+    `beta = 1`, the beta-VAE objective (Higgins et al. 2017) otherwise.
+
+    Args:
+        latent_dim: int. Size of the code. Defaults to 3.
+        beta: float >= 0. Weight of the KL term. Defaults to 1 (a VAE).
+        image_size: int. A power of two. Defaults to 64.
+        encoder_depths, decoder_depths: tuple or None. Depths PER LATENT UNIT,
+            as in `plain_autoencoder` (None: the PCA-AE defaults).
+        output_activation: str. Defaults to "sigmoid".
+        seed: int or None. Seed of the sampling noise.
+        weights: None or a path to `.weights.h5`.
+        name: str or None. Defaults to "vae" or "beta_vae".
+
+    Returns:
+        An `Autoencoder` whose `encode` returns the posterior means mu.
+    """
+    latent_dim = validation.check_int("latent_dim", latent_dim, minimum=1)
+    beta = validation.check_float("beta", beta, minimum=0.0)
+    image_size = validation.check_int("image_size", image_size, minimum=4)
+    enc = _check_depths("encoder_depths", encoder_depths if encoder_depths is not None
+                        else default_encoder_depths(image_size), image_size)
+    dec = _check_depths("decoder_depths", decoder_depths if decoder_depths is not None
+                        else default_decoder_depths(image_size), image_size)
+    name = name or ("vae" if beta == 1.0 else "beta_vae")
+    trunk = conv_encoder(image_size, tuple(latent_dim * d for d in enc), 2 * latent_dim,
+                         "encoder_trunk", centred=False)
+    sampling = GaussianSampling(kl_weight=beta / image_size ** 2, seed=seed, name="sampling")
+    encoder = keras.Model(trunk.inputs, sampling(trunk.outputs[0]), name="encoder")
+    decoder = conv_decoder(image_size, latent_dim, tuple(latent_dim * d for d in dec),
+                           "decoder", output_activation)
+    model = Autoencoder(encoder, decoder, name=name)
+    model.build((None, image_size, image_size, 1))
+    if weights is not None:
+        from geomae_tf.zoo.weights import load_weights_into
+
+        load_weights_into(model, weights)
+    return model
