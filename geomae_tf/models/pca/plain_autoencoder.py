@@ -35,17 +35,26 @@ def plain_autoencoder(latent_dim=3, image_size=64, encoder_depths=None, decoder_
     """
     latent_dim = validation.check_int("latent_dim", latent_dim, minimum=1)
     image_size = validation.check_int("image_size", image_size, minimum=4)
+    enc, dec = baseline_depths(latent_dim, image_size, encoder_depths, decoder_depths)
+    if not isinstance(centred, bool):
+        raise TypeError(f"`centred` must be a bool. Received: centred={centred!r}")
+    encoder = conv_encoder(image_size, enc, latent_dim, "encoder", centred=centred)
+    decoder = conv_decoder(image_size, latent_dim, dec, "decoder", output_activation)
+    return built(Autoencoder(encoder, decoder, name=name), image_size, weights)
+
+
+def baseline_depths(latent_dim, image_size, encoder_depths=None, decoder_depths=None):
+    """The (encoder, decoder) depths of a baseline with `latent_dim` units:
+    the per-unit depths (None: the PCA-AE's) times `latent_dim`, checked."""
     enc = _check_depths("encoder_depths", encoder_depths if encoder_depths is not None
                         else default_encoder_depths(image_size), image_size)
     dec = _check_depths("decoder_depths", decoder_depths if decoder_depths is not None
                         else default_decoder_depths(image_size), image_size)
-    if not isinstance(centred, bool):
-        raise TypeError(f"`centred` must be a bool. Received: centred={centred!r}")
-    encoder = conv_encoder(image_size, tuple(latent_dim * d for d in enc), latent_dim,
-                           "encoder", centred=centred)
-    decoder = conv_decoder(image_size, latent_dim, tuple(latent_dim * d for d in dec),
-                           "decoder", output_activation)
-    model = Autoencoder(encoder, decoder, name=name)
+    return tuple(latent_dim * d for d in enc), tuple(latent_dim * d for d in dec)
+
+
+def built(model, image_size, weights=None):
+    """`model` built for `image_size` images, with `weights` (a path) loaded."""
     model.build((None, image_size, image_size, 1))
     if weights is not None:
         from geomae_tf.zoo.weights import load_weights_into

@@ -15,9 +15,8 @@ import keras
 from geomae_tf import validation
 from geomae_tf.layers.gaussian_sampling import GaussianSampling
 from geomae_tf.models.autoencoder import Autoencoder
-from geomae_tf.models.pca.pca_autoencoder import (_check_depths, conv_decoder, conv_encoder,
-                                                  default_decoder_depths,
-                                                  default_encoder_depths)
+from geomae_tf.models.pca.pca_autoencoder import conv_decoder, conv_encoder
+from geomae_tf.models.pca.plain_autoencoder import baseline_depths, built
 
 
 def vae(latent_dim=3, beta=1.0, image_size=64, encoder_depths=None, decoder_depths=None,
@@ -47,21 +46,10 @@ def vae(latent_dim=3, beta=1.0, image_size=64, encoder_depths=None, decoder_dept
     latent_dim = validation.check_int("latent_dim", latent_dim, minimum=1)
     beta = validation.check_float("beta", beta, minimum=0.0)
     image_size = validation.check_int("image_size", image_size, minimum=4)
-    enc = _check_depths("encoder_depths", encoder_depths if encoder_depths is not None
-                        else default_encoder_depths(image_size), image_size)
-    dec = _check_depths("decoder_depths", decoder_depths if decoder_depths is not None
-                        else default_decoder_depths(image_size), image_size)
+    enc, dec = baseline_depths(latent_dim, image_size, encoder_depths, decoder_depths)
     name = name or ("vae" if beta == 1.0 else "beta_vae")
-    trunk = conv_encoder(image_size, tuple(latent_dim * d for d in enc), 2 * latent_dim,
-                         "encoder_trunk", centred=False)
+    trunk = conv_encoder(image_size, enc, 2 * latent_dim, "encoder_trunk", centred=False)
     sampling = GaussianSampling(kl_weight=beta / image_size ** 2, seed=seed, name="sampling")
     encoder = keras.Model(trunk.inputs, sampling(trunk.outputs[0]), name="encoder")
-    decoder = conv_decoder(image_size, latent_dim, tuple(latent_dim * d for d in dec),
-                           "decoder", output_activation)
-    model = Autoencoder(encoder, decoder, name=name)
-    model.build((None, image_size, image_size, 1))
-    if weights is not None:
-        from geomae_tf.zoo.weights import load_weights_into
-
-        load_weights_into(model, weights)
-    return model
+    decoder = conv_decoder(image_size, latent_dim, dec, "decoder", output_activation)
+    return built(Autoencoder(encoder, decoder, name=name), image_size, weights)
