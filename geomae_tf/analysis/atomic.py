@@ -23,6 +23,7 @@ import numpy as np
 from scipy import optimize
 
 from geomae_tf import validation
+from geomae_tf.analysis.plotting import pyplot, save_figure
 from geomae_tf.datasets import spikes, strokes
 
 #: Atoms whose amplitude is below this are inactive: half the smallest true
@@ -331,15 +332,6 @@ def training_codes(model, dataset="spikes", n=1000, seed=0, **kwargs):
     return model.encode(images)
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _show(ax, image, title=None, vmin=0.0, vmax=1.0):
     ax.imshow(np.asarray(image)[..., 0] if np.ndim(image) == 3 else image, cmap="gray",
               vmin=vmin, vmax=vmax)
@@ -347,14 +339,6 @@ def _show(ax, image, title=None, vmin=0.0, vmax=1.0):
     ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize=7)
-
-
-def _save(fig, path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    _plt().close(fig)
-    return path
 
 
 def decomposition_figure(model, images, path, positions=None, counts=None):
@@ -370,7 +354,7 @@ def decomposition_figure(model, images, path, positions=None, counts=None):
         The path written.
     """
     _check_atomic(model)
-    plt = _plt()
+    plt = pyplot()
     atoms = model.atoms(images)
     recon = atoms.sum(axis=1)
     n, k = atoms.shape[:2]
@@ -384,7 +368,7 @@ def decomposition_figure(model, images, path, positions=None, counts=None):
         for i in range(k):
             _show(axes[r, i + 2], atoms[r, i], f"g(z_{i + 1})" if r == 0 else None)
     fig.suptitle(f"{model.name}: x, f_D(f_E(x)) and its {k} atoms", fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def navigation_figure(model, image, path, bounds, block=None, steps=7):
@@ -406,7 +390,7 @@ def navigation_figure(model, image, path, bounds, block=None, steps=7):
         The path written.
     """
     _check_atomic(model)
-    plt = _plt()
+    plt = pyplot()
     image = np.asarray(image, np.float32).reshape((1,) + model.image_shape)
     z = model.encode(image)[0]
     if block is None:
@@ -433,7 +417,7 @@ def navigation_figure(model, image, path, bounds, block=None, steps=7):
             _show(axes[j, s + 1], decoded[j * steps + s], f"{value:.2f}")
     fig.suptitle(f"{model.name}: navigating block {block + 1} inside the training "
                  "codes' bounds", fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def interpolation_figure(model, image_a, image_b, path, steps=8):
@@ -443,7 +427,7 @@ def interpolation_figure(model, image_a, image_b, path, steps=8):
         The path written.
     """
     _check_atomic(model)
-    plt = _plt()
+    plt = pyplot()
     pair = np.stack([np.asarray(image_a, np.float32).reshape(model.image_shape),
                      np.asarray(image_b, np.float32).reshape(model.image_shape)])
     z = model.encode(pair)
@@ -455,7 +439,7 @@ def interpolation_figure(model, image_a, image_b, path, steps=8):
     for s in range(steps):
         _show(axes[s + 1], decoded[s], f"t = {t[s, 0]:.2f}")
     fig.suptitle(f"{model.name}: decoding (1 - t) E(a) + t E(b)", fontsize=9)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def figures_spikes(model, out_dir, seed=7, n_images=4):

@@ -18,6 +18,7 @@ import numpy as np
 from scipy import stats
 
 from geomae_tf import validation
+from geomae_tf.analysis.plotting import pyplot, save_figure
 from geomae_tf.datasets import diracs
 
 #: The hand-crafted filter of eq. (13).
@@ -276,15 +277,6 @@ def evaluate_decoder(model, n_test=1000, seed=20_206, rmse_goal=0.5):
 
 
 # -- figures ----------------------------------------------------------------
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_kernels(kernel_sets, path, labels=None, title=None, pooling="strided"):
     """Figure 9: each level's learned kernel, normalised, against [1, 2, 1].
 
@@ -300,7 +292,7 @@ def plot_kernels(kernel_sets, path, labels=None, title=None, pooling="strided"):
     Returns:
         The path written.
     """
-    plt = _pyplot()
+    plt = pyplot()
     if np.ndim(kernel_sets[0]) == 1:
         kernel_sets = [kernel_sets]
     labels = labels or [f"model {i}" for i in range(len(kernel_sets))]
@@ -334,16 +326,12 @@ def plot_kernels(kernel_sets, path, labels=None, title=None, pooling="strided"):
     fig.suptitle(title or "Learned encoder kernels (scaled to best match [1, 2, 1])",
                  fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120, bbox_inches=None)
 
 
 def plot_encoder_outputs(outputs_by_name, path, n=64):
     """The encoder output against the position of every one-hot input."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))
     positions = np.arange(n)
     for name, outputs in outputs_by_name.items():
@@ -353,11 +341,7 @@ def plot_encoder_outputs(outputs_by_name, path, n=64):
     ax.set_ylabel("encoder output")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120, bbox_inches=None)
 
 
 def plot_decoder_outputs(models, path, positions=None, labels=None):
@@ -366,7 +350,7 @@ def plot_decoder_outputs(models, path, positions=None, labels=None):
     One panel per decoder: rows are the positions z, columns the samples t;
     each decoded signal is divided by its maximum, as in the paper.
     """
-    plt = _pyplot()
+    plt = pyplot()
     if not isinstance(models, (list, tuple)):
         models = [models]
     labels = labels or [m.name for m in models]
@@ -385,16 +369,12 @@ def plot_decoder_outputs(models, path, positions=None, labels=None):
         ax.set_title(label, fontsize=9)
         ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120, bbox_inches=None)
 
 
 def plot_decoder_profiles(models, path, positions=(20.0, 20.25, 20.5, 20.75), labels=None):
     """Decoded signals around a few close positions, with the true triangles."""
-    plt = _pyplot()
+    plt = pyplot()
     if not isinstance(models, (list, tuple)):
         models = [models]
     labels = labels or [m.name for m in models]
@@ -414,11 +394,7 @@ def plot_decoder_profiles(models, path, positions=(20.0, 20.25, 20.5, 20.75), la
         ax.set_xlabel("t (sample)")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120, bbox_inches=None)
 
 
 def figures_encoder(model, out_dir):
