@@ -43,6 +43,7 @@ import numpy as np
 from scipy import linalg, optimize, special, stats
 
 from geomae_tf import validation
+from geomae_tf.analysis.plotting import save_figure
 from geomae_tf.datasets import disks
 
 
@@ -321,8 +322,7 @@ def figures(comparison, out_dir, name="disk_ae_nobias"):
     ax.set_title(f"{name}: decoding profile (Figure 12)")
     ax.legend(fontsize=7)
     paths.append(out_dir / f"{name}_airy_profile.png")
-    fig.savefig(paths[-1], dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, paths[-1])
 
     fig, ax = plt.subplots(figsize=(4.5, 3.6))
     sc = ax.scatter(c["inner"], c["z"], c=c["radii"], s=4, cmap="viridis")
@@ -332,6 +332,5 @@ def figures(comparison, out_dir, name="disk_ae_nobias"):
     ax.set_title(f"z against <f, x_r> (Figure 11), r$^2$ = {c['r2_z_vs_inner']:.4f}",
                  fontsize=9)
     paths.append(out_dir / f"{name}_z_vs_inner.png")
-    fig.savefig(paths[-1], dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, paths[-1])
     return paths

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from geomae_tf.analysis.plotting import save_figure
 from geomae_tf.datasets import disks
 
 HELD_OUT_RANGE = (1.0, 31.0)
@@ -143,8 +144,7 @@ def figures(model, out_dir, seed=7, n_pairs=6, n_interp=8):
     axes[1, 0].set_ylabel("output")
     fig.suptitle(f"{name}: disks autoencoded through a {model.latent_dim}-D code")
     paths.append(out_dir / f"{name}_pairs.png")
-    fig.savefig(paths[-1], dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, paths[-1])
 
     ends = model.encode(disks.render_disks_monte_carlo([4.0, 28.0], seed=seed + 1,
                                                        image_size=model.image_shape[0]))
@@ -157,8 +157,7 @@ def figures(model, out_dir, seed=7, n_pairs=6, n_interp=8):
         axes[j].set_title(f"t = {t[j, 0]:.2f}", fontsize=8)
     fig.suptitle(f"{name}: decoding z = (1 - t) E(x_4) + t E(x_28)")
     paths.append(out_dir / f"{name}_interpolation.png")
-    fig.savefig(paths[-1], dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, paths[-1])
 
     if model.latent_dim == 1:
         test, factors = disks.make_disks(400, seed=seed + 2, radius_range=HELD_OUT_RANGE,
@@ -176,8 +175,7 @@ def figures(model, out_dir, seed=7, n_pairs=6, n_interp=8):
         ax.set_title(f"{name}: code against radius (Figure 3)")
         ax.legend(fontsize=8)
         paths.append(out_dir / f"{name}_code_vs_radius.png")
-        fig.savefig(paths[-1], dpi=100, bbox_inches="tight")
-        plt.close(fig)
+        save_figure(fig, paths[-1])
     return paths
 
 
@@ -229,10 +227,7 @@ def pairs_figure(models, radii, observed, path, title=""):
                 ax.set_title(f"r = {r:.1f}", fontsize=8)
         axes[i, 0].set_ylabel(name, fontsize=8)
     fig.suptitle(title + " (green: radius seen in training, red: never seen)", fontsize=9)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    path = save_figure(fig, path)
     return path
 
 
@@ -273,8 +268,5 @@ def output_profiles_figure(model, radii, path, title="", R=None):
         ax.set_xlabel("t (px from the centre)")
     axes[0].set_ylabel("grey level")
     fig.suptitle(title, fontsize=9)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    path = save_figure(fig, path)
     return path

@@ -28,6 +28,7 @@ import numpy as np
 from scipy import stats
 
 from geomae_tf import validation
+from geomae_tf.analysis.plotting import save_figure
 
 ATTRIBUTES = ("area", "hv_ratio", "diag_ratio")
 #: Targets of issue 5 for a 3-unit PCA-AE on fresh ellipses.
@@ -291,10 +292,7 @@ def navigation_grid(model, z_train, path, n_steps=7, quantiles=(0.0, 1.0), title
             axes[i, j].set_title(f"{values[i, j]:+.2f}", fontsize=7)
         axes[i, 0].set_ylabel(f"z{i + 1}")
     fig.suptitle(title or f"{model.name}: latent navigation (others at 0)")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    path = save_figure(fig, path)
     return path, decoded
 
 
@@ -316,10 +314,7 @@ def table_figure(tables, path, attributes=ATTRIBUTES):
         ax.set_yticks(range(table.shape[0]), [f"z{i + 1}" for i in range(table.shape[0])])
         ax.set_title(name, fontsize=9)
     fig.suptitle("|corr| between latent axes and image attributes (fresh ellipses)")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    path = save_figure(fig, path)
     return path
 
 

@@ -46,6 +46,7 @@ from keras_tuner.engine import trial as kt_trial
 
 from geomae_tf import atomic, datasets, validation, zoo
 from geomae_tf.analysis import disk as disk_analysis
+from geomae_tf.analysis.plotting import save_figure
 from geomae_tf.datasets import disks
 from geomae_tf.training.recipe import RecipeError, load_recipe
 
@@ -440,8 +441,5 @@ def code_curves_figure(curves, hole, path, title):
     if len(labels) <= 12:
         axes[0].legend(fontsize=7)
     fig.suptitle(title + "; shaded: radii never seen in training", fontsize=9)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    path = save_figure(fig, path)
     return path
