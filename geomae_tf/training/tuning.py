@@ -202,6 +202,10 @@ def _tune_settings(recipe, max_trials, epochs, overrides=None):
         if unknown:
             raise RecipeError(f"{recipe.path}: unknown key(s) {unknown} in {where}. "
                               f"Allowed keys: {sorted(TUNE_DEFAULTS)}")
+        if "lambda_range" in given and "lambdas" not in given:
+            # a range given here replaces an explicit list given earlier (the recipe's
+            # list belongs to its own regulariser, not to the one overridden)
+            settings["lambdas"] = None
         settings.update(given)
     if recipe.factory != "disk_autoencoder":
         raise RecipeError(f"{recipe.path}: `geomae tune` sweeps the regularisers of "

@@ -104,3 +104,18 @@ def test_bad_tune_sections_are_named(tmp_path, extra, message):
     path.write_text(text)
     with pytest.raises(RecipeError, match=message):
         tuning._tune_settings(load_recipe(path), None, None)
+
+
+def test_an_overridden_range_replaces_the_recipe_lambda_list(tmp_path):
+    """The recipe's explicit `lambdas` belong to its own regulariser: sweeping another
+    one over its `lambda_range` must use that range, not the recipe's list."""
+    path = tmp_path / "r.toml"
+    path.write_text(TINY)
+    recipe = load_recipe(path)
+    assert tuning._tune_settings(recipe, None, None)["lambdas"] == [0.0, 1e-3]
+    settings = tuning._tune_settings(recipe, None, None, overrides={
+        "regularizer": "latent_distance", "lambda_range": [1e-4, 1.0]})
+    assert settings["lambdas"] == [0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+    both = tuning._tune_settings(recipe, None, None, overrides={
+        "lambda_range": [1e-4, 1.0], "lambdas": [0.0, 0.5]})
+    assert both["lambdas"] == [0.0, 0.5]
