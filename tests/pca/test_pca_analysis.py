@@ -85,3 +85,21 @@ def test_multiple_correlation_ignores_the_orientation_in_the_elongation_plane():
     z = e @ rotation.T                        # the plane, turned by 30 degrees
     assert analysis.correlation_table(z, {"e0": e[:, 0]})[0, 0] < 0.9
     assert analysis.multiple_correlation(z, e[:, 0]) == pytest.approx(1.0)
+
+
+def test_ideal_elongation_axes_bound_the_ratio_entries():
+    """log(a/b) along cos/sin(2 theta) is the best an elongation axis can code; it
+    beats a mixed (turned by 45 degrees) axis, and the heavy-tailed ratios keep even it
+    below 1, so the table's ratio entries have a ceiling under 1."""
+    images, factors = ellipses.make_ellipses(400, seed=5, image_size=32,
+                                             semi_axis_range=(1.0, 16.0))
+    attrs = analysis.image_attributes(images)
+    ideal = analysis.ideal_axis_correlations(factors, attrs)
+    for name in ("hv_ratio", "diag_ratio"):
+        assert 0.6 < ideal[name] < 0.99
+    e = np.log(factors["a"] / factors["b"])
+    theta = np.deg2rad(factors["rotation"])
+    mixed = e * np.cos(2 * theta + np.pi / 4)   # half h/v, half diagonal
+    assert abs(np.corrcoef(mixed, attrs["hv_ratio"])[0, 1]) < ideal["hv_ratio"] - 0.1
+    with pytest.raises(ValueError, match="'rotation'"):
+        analysis.ideal_axis_correlations({"a": factors["a"], "b": factors["b"]}, attrs)
