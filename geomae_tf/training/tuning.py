@@ -147,7 +147,9 @@ class LambdaHyperModel(kt.HyperModel):
         model_kwargs: dict. Its other arguments.
         regularizer: str. The regulariser whose weight is swept.
         lambdas: list of float. The values of lambda.
-        learning_rate: float. Adam's learning rate.
+        learning_rate: float or a `keras.optimizers.schedules.LearningRateSchedule`
+            (the recipe's `lr_schedule`, so that lambda is tuned under the
+            schedule the entry is trained with). Adam's learning rate.
         seed: int. Seed of every trial's initialisation.
     """
 
@@ -265,6 +267,18 @@ def _extends(old, new):
     return rest(old) == rest(new) and set(old["lambdas"]) <= set(new["lambdas"])
 
 
+def trial_learning_rate(recipe, train_data, epochs):
+    """Adam's learning rate of every trial: the recipe's [training] rate, as a
+    cosine decay over the trial's `epochs` when the recipe sets
+    `lr_schedule = "cosine"` (the schedule the entry itself is trained with)."""
+    if recipe.training.get("lr_schedule", "constant") == "constant":
+        return recipe.training["learning_rate"]
+    from geomae_tf.training import trainer   # (trainer imports the package's models)
+
+    return trainer.learning_rate(recipe.training,
+                                 trainer._steps_per_epoch(train_data, recipe.training), epochs)
+
+
 def tune_from_recipe(recipe_path, out_dir="runs/tune", max_trials=None, epochs=None,
                      verbose=0, overrides=None):
     """Sweeps lambda for the recipe's regulariser with Keras Tuner; writes the results.
@@ -308,7 +322,8 @@ def tune_from_recipe(recipe_path, out_dir="runs/tune", max_trials=None, epochs=N
     model_kwargs = {k: v for k, v in recipe.model.items() if k not in ("regularizer", "lam")}
     hypermodel = LambdaHyperModel(zoo.FACTORIES[recipe.factory], model_kwargs,
                                   settings["regularizer"], settings["lambdas"],
-                                  recipe.training["learning_rate"], seed)
+                                  trial_learning_rate(recipe, train_data, settings["epochs"]),
+                                  seed)
     oracle = LambdaGridOracle(settings["lambdas"],
                               objective=kt.Objective(OBJECTIVE, direction="min"),
                               max_trials=settings["max_trials"], seed=seed)

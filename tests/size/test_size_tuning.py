@@ -119,3 +119,22 @@ def test_an_overridden_range_replaces_the_recipe_lambda_list(tmp_path):
     both = tuning._tune_settings(recipe, None, None, overrides={
         "lambda_range": [1e-4, 1.0], "lambdas": [0.0, 0.5]})
     assert both["lambdas"] == [0.0, 0.5]
+
+
+def test_trials_follow_the_recipe_learning_rate_schedule(tmp_path):
+    """Lambda is tuned under the schedule the entry is trained with: a cosine recipe
+    gives every trial a decay over the trial's own length, to 1% of the rate."""
+    path = tmp_path / "r.toml"
+    path.write_text(TINY)
+    recipe = load_recipe(path)
+    data = tuning.datasets.DATASETS["disks"].training_dataset(**recipe.data_kwargs())
+    assert tuning.trial_learning_rate(recipe, data, 5) == recipe.training["learning_rate"]
+    path.write_text(TINY.replace("batch_size = 30", "batch_size = 30\nlr_schedule = \"cosine\""))
+    recipe = load_recipe(path)
+    rate = tuning.trial_learning_rate(recipe, data, 5)
+    steps = int(data.cardinality()) * 5                  # 60 disks / 30 = 2 batches x 5
+    assert steps == 10
+    start = recipe.training["learning_rate"]
+    assert float(rate(0)) == pytest.approx(start)
+    assert float(rate(steps)) == pytest.approx(0.01 * start, rel=1e-4)
+    assert float(rate(steps // 2)) == pytest.approx(0.505 * start, rel=1e-3)
