@@ -16,6 +16,11 @@ Measures, on this machine:
 Usage:
     python benchmarks/atomic_throughput.py            # about 2-3 minutes
     python benchmarks/atomic_throughput.py --steps 100 --threads 2
+    python benchmarks/atomic_throughput.py --dtype-policy mixed_bfloat16
+
+With `--dtype-policy mixed_bfloat16` (bfloat16 compute, float32 variables) the
+fraction is given against both the float32 matmul rate (the issue's yardstick)
+and the bfloat16 one (what that compute could reach).
 
 Every rate is given twice: per second of wall-clock time, and per second of
 CPU time used by this process (`time.process_time`, all its threads). On a
@@ -44,6 +49,10 @@ def parse_args():
     parser.add_argument("--upsampling", default="nearest", choices=["nearest", "bilinear"])
     parser.add_argument("--threads", type=int, default=None,
                         help="TF intra-op threads (default: TensorFlow's choice)")
+    parser.add_argument("--dtype-policy", default="float32",
+                        choices=["float32", "mixed_bfloat16"],
+                        help="Keras dtype policy of the model (mixed_bfloat16: bfloat16 "
+                             "compute, float32 variables; this CPU has AVX512-BF16)")
     parser.add_argument("--deterministic", action="store_true",
                         help="enable TF op determinism, as `geomae train` does")
     parser.add_argument("--json", default=None, help="also write the numbers to this file")
@@ -91,12 +100,12 @@ class Best:
         return amount / self.wall, amount / self.cpu
 
 
-def matmul_rate(n=2048, repeats=5):
-    """Best-of-`repeats` float32 matmul rate in FLOP/s (wall, CPU)."""
+def matmul_rate(n=2048, repeats=5, dtype="float32"):
+    """Best-of-`repeats` matmul rate in FLOP/s (wall, CPU) in `dtype`."""
     import tensorflow as tf
 
-    a = tf.random.normal((n, n))
-    b = tf.random.normal((n, n))
+    a = tf.cast(tf.random.normal((n, n)), dtype)
+    b = tf.cast(tf.random.normal((n, n)), dtype)
     tf.linalg.matmul(a, b).numpy()
     best = Best()
     for _ in range(repeats):
@@ -183,6 +192,7 @@ def main():
     from geomae_tf.models.atomic import atomic_autoencoder
 
     keras.utils.set_random_seed(0)
+    keras.config.set_dtype_policy(args.dtype_policy)
     if args.deterministic:
         tf.config.experimental.enable_op_determinism()
     model = atomic_autoencoder(k=args.k, d0=args.d0, image_size=args.image_size,
@@ -194,7 +204,8 @@ def main():
     images, _ = spikes.make_spikes(args.batch_size, seed=1, image_size=args.image_size)
 
     load_before = os.getloadavg()[0]
-    rate = matmul_rate()
+    rate = matmul_rate()                       # the yardstick: float32, as in the issue
+    bf16_rate = matmul_rate(dtype="bfloat16") if args.dtype_policy != "float32" else None
     train = training_rate(model, tf.constant(images), args.steps, args.repeats)
     data = pipeline_rate(args.batch_size, args.image_size)
     vec, loop, diff = decoder_rates(model, args.batch_size, max(5, args.steps // 4),
@@ -203,6 +214,7 @@ def main():
         "model": f"atomic_autoencoder(k={args.k}, d0={args.d0}, image_size={args.image_size}, "
                  f"upsampling={args.upsampling!r})",
         "parameters": int(model.count_params()),
+        "dtype_policy": args.dtype_policy,
         "threads": args.threads or "tensorflow default",
         "deterministic_ops": args.deterministic,
         "cpu_count": os.cpu_count(),
@@ -218,6 +230,11 @@ def main():
         "training_gflops_wall": round(train[0] * train_flops / 1e9, 1),
         "fraction_of_matmul_rate_wall": round(train[0] * train_flops / rate[0], 3),
         "fraction_of_matmul_rate_cpu": round(train[1] * train_flops / rate[1], 3),
+        **({"bf16_matmul_gflops_wall": round(bf16_rate[0] / 1e9, 1),
+            "bf16_matmul_gflops_cpu": round(bf16_rate[1] / 1e9, 1),
+            "fraction_of_bf16_matmul_rate_wall": round(train[0] * train_flops / bf16_rate[0], 3),
+            "fraction_of_bf16_matmul_rate_cpu": round(train[1] * train_flops / bf16_rate[1], 3)}
+           if bf16_rate else {}),
         "spike_pipeline_images_per_s_wall": round(data, 1),
         "decoder_vectorised_images_per_s_wall": round(vec[0], 1),
         "decoder_loop_images_per_s_wall": round(loop[0], 1),
