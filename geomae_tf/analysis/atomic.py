@@ -442,30 +442,28 @@ def interpolation_figure(model, image_a, image_b, path, steps=8):
     return save_figure(fig, path)
 
 
-def figures_spikes(model, out_dir, seed=7, n_images=4):
-    """Figures 5, 6 and 4 for an atomic autoencoder on spikes; returns the paths."""
+def _figures(model, out_dir, dataset, images, decomposition_extra=()):
+    """Decomposition, navigation and interpolation figures of `model` on `images`
+    (n + 2 of them: n decomposed, then the two ends of the interpolation)."""
     out_dir = Path(out_dir)
-    size = model.image_shape[0]
-    images, f = spikes.make_spikes(n_images + 2, seed=seed, image_size=size)
-    bounds = latent_bounds(training_codes(model, "spikes", n=1000))
+    n_images = len(images) - 2
+    bounds = latent_bounds(training_codes(model, dataset, n=1000))
     return [
         decomposition_figure(model, images[:n_images], out_dir / f"{model.name}_decomposition.png",
-                             f["positions"], f["count"]),
+                             *decomposition_extra),
         navigation_figure(model, images[0], out_dir / f"{model.name}_navigation.png", bounds),
         interpolation_figure(model, images[n_images], images[n_images + 1],
                              out_dir / f"{model.name}_interpolation.png"),
     ]
+
+
+def figures_spikes(model, out_dir, seed=7, n_images=4):
+    """Figures 5, 6 and 4 for an atomic autoencoder on spikes; returns the paths."""
+    images, f = spikes.make_spikes(n_images + 2, seed=seed, image_size=model.image_shape[0])
+    return _figures(model, out_dir, "spikes", images, (f["positions"], f["count"]))
 
 
 def figures_strokes(model, out_dir, seed=7, n_images=4):
     """Figures 3, 6 and 4 for an atomic autoencoder on strokes; returns the paths."""
-    out_dir = Path(out_dir)
-    size = model.image_shape[0]
-    images, _ = strokes.make_strokes(n_images + 2, seed=seed, image_size=size)
-    bounds = latent_bounds(training_codes(model, "strokes", n=1000))
-    return [
-        decomposition_figure(model, images[:n_images], out_dir / f"{model.name}_decomposition.png"),
-        navigation_figure(model, images[0], out_dir / f"{model.name}_navigation.png", bounds),
-        interpolation_figure(model, images[n_images], images[n_images + 1],
-                             out_dir / f"{model.name}_interpolation.png"),
-    ]
+    images, _ = strokes.make_strokes(n_images + 2, seed=seed, image_size=model.image_shape[0])
+    return _figures(model, out_dir, "strokes", images)
