@@ -6,7 +6,9 @@ radii 11-18 were removed; the objective is the reconstruction MSE on fresh
 disks whose radii fall in the hole. Writes, per regulariser, a table
 (`lambda_sweep.md/.json`) and the code-vs-radius curves for every lambda
 (`lambda_sweep.png`, Figure 8) under `<out>/lambda_sweep/`, and prints the
-tables. The same sweep for the zoo entry: `geomae tune zoo/disk_ae_hole_encreg.toml`.
+tables. The settings are those of `examples/recipes/size_hole_study.toml`
+(60 epochs, constant rate, as the 5-seed study of size_hole_regularisers.py);
+the zoo entry's own sweep, on its own schedule: `geomae tune zoo/disk_ae_hole_encreg.toml`.
 
 Usage:
     python examples/size_lambda_sweep.py                  # type 3, 3 lambdas x 3 epochs
@@ -20,7 +22,8 @@ from pathlib import Path
 from geomae_tf.training import tuning
 from geomae_tf.training.recipe import load_recipe
 
-RECIPE = Path(__file__).resolve().parents[1] / "zoo" / "disk_ae_hole_encreg.toml"
+#: The study's fixed settings (60 epochs, constant rate), shared with size_hole_regularisers.py.
+RECIPE = Path(__file__).resolve().parent / "recipes" / "size_hole_study.toml"
 REGULARIZERS = ["encoder_weight_decay", "weight_decay", "latent_distance", "denoising"]
 QUICK_LAMBDAS = {"encoder_weight_decay": [0.0, 1e-4, 1e-2], "weight_decay": [0.0, 1e-5, 1e-3],
                  "latent_distance": [0.0, 1e-3, 1e-1], "denoising": [0.0, 0.03, 0.3]}

@@ -138,3 +138,18 @@ def test_trials_follow_the_recipe_learning_rate_schedule(tmp_path):
     assert float(rate(0)) == pytest.approx(start)
     assert float(rate(steps)) == pytest.approx(0.01 * start, rel=1e-4)
     assert float(rate(steps // 2)) == pytest.approx(0.505 * start, rel=1e-3)
+
+
+def test_the_hole_study_recipe_is_a_valid_sweep_for_every_regulariser():
+    """examples/recipes/size_hole_study.toml drives size_lambda_sweep.py: each regulariser's
+    sweep takes its own default range, on the study's fixed 60-epoch constant schedule."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "recipes" / "size_hole_study.toml"
+    recipe = load_recipe(path)
+    assert recipe.training["epochs"] == 60 and recipe.training["lr_schedule"] == "constant"
+    for reg, (low, high) in tuning.DEFAULT_RANGES.items():
+        settings = tuning._tune_settings(recipe, None, None, overrides={
+            "regularizer": reg, "lambda_range": [low, high]})
+        assert settings["lambdas"][0] == 0.0 and settings["lambdas"][1] == pytest.approx(low)
+        assert settings["lambdas"][-1] == pytest.approx(high) and settings["epochs"] == 60
