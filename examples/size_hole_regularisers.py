@@ -35,12 +35,12 @@ from geomae_tf.training.tuning import code_curves_figure, fit_disk_autoencoder
 
 HOLE = (11.0, 18.0)
 BANDS = {"hole": list(HOLE), "observed": [[1.0, HOLE[0]], [HOLE[1], 31.0]]}
-#: lambda per regulariser (Keras MSE scale; noise std for denoising). Type 3's is the
-#: one `geomae tune zoo/disk_ae_hole_encreg.toml` chose (60 epochs); the others are
-#: untuned defaults: pass `--tuned runs/tune figures/lambda_sweep` after
-#: `python examples/size_lambda_sweep.py --full` to use the best lambda of each sweep.
+#: lambda per regulariser (Keras MSE scale; noise std for denoising): each one the best
+#: of its sweep on the study's settings (`python examples/size_lambda_sweep.py --full`,
+#: docs/size_hole_study.md), except type 1, whose best was lambda = 0 (it brings nothing):
+#: its best non-zero value. `--tuned figures/lambda_sweep` reads the sweeps' choices again.
 LAMBDAS = {"none": 0.0, "latent_distance": 1e-2, "weight_decay": 1e-4,
-           "encoder_weight_decay": 3e-4, "denoising": 0.05}
+           "encoder_weight_decay": 3e-4, "denoising": 0.0234035}
 COLOURS = {"none": "black", "latent_distance": "tab:orange", "weight_decay": "tab:blue",
            "encoder_weight_decay": "tab:green", "denoising": "tab:purple"}
 
