@@ -3,7 +3,9 @@
 Each entry names its family (which evaluator and figures apply), its recipe
 under the repository's `zoo/` folder, the paper section it reproduces and,
 for models that are not autoencoders, the names of its serving signature;
-`checks` lists the claims `geomae demo` tests: [metric, op, threshold, source].
+`checks` lists the claims `geomae demo` tests: [metric, op, threshold, source];
+`quick_n_test` (optional) the held-out size of the quick evaluation when its
+claims need more than the default 300 samples.
 """
 
 ENTRIES = {
@@ -76,11 +78,16 @@ ENTRIES = {
         "description": "PCA-like autoencoder on ellipses: ordered, decorrelated axes.",
         "paper": "Ladjal, Newson, Pham (PCA-AE talks), latent_dim 3",
         "recipe": "zoo/pca_ae_ellipses.toml",
+        # |corr| <= 0.05 between axes cannot be checked on 300 images (standard error
+        # 1/sqrt(300) = 0.058): the quick evaluation uses the full 1000 (about 20 s)
+        "quick_n_test": 1000,
         "checks": [
             ["corr_z1_area", ">=", 0.98, "issue 5; reference .977"],
             ["latent_abs_corr_max", "<=", 0.05, "decorrelated axes (covariance loss)"],
-            ["corr_z2_hv_ratio", ">=", 0.80, "issue 5; reference .788"],
-            ["corr_z3_diag_ratio", ">=", 0.76, "issue 5; reference .745"],
+            ["ratio_axis_first", ">=", 0.80,
+             "issue 5: axes 2-3 tied to the two ratios, either order; reference .788"],
+            ["ratio_axis_second", ">=", 0.76, "issue 5; reference .745"],
+            ["worst_off_diagonal", "<=", 0.10, "issue 5: every other entry; reference .13"],
         ],
     },
     "atomic_spikes": {

@@ -63,6 +63,11 @@ def test_evaluate_and_navigation_grid_on_an_untrained_model(tmp_path):
     assert np.asarray(metrics["table"]).shape == (3, 3)
     assert len(metrics["mse_by_components"]) == 3
     assert set(metrics["targets"]) >= {"area", "ratios", "met"}
+    # the zoo's claims read flat copies of the matched entries
+    assert [metrics["ratio_axis_first"], metrics["ratio_axis_second"]] == \
+        metrics["targets"]["ratios"]
+    assert metrics["ratio_axis_first"] >= metrics["ratio_axis_second"]
+    assert metrics["worst_off_diagonal"] == metrics["targets"]["worst_off_diagonal"]
     z = np.random.default_rng(1).normal(size=(50, 3))
     path, decoded = analysis.navigation_grid(model, z, tmp_path / "nav.png", n_steps=4)
     assert path.is_file() and decoded.shape == (3, 4, 16, 16, 1)
