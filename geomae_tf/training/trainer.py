@@ -85,14 +85,23 @@ def _steps_per_epoch(data, training):
     return cardinality
 
 
+def run_learning_rate(training, data, epochs):
+    """The learning rate of a run of `epochs` over `data` under a recipe's
+    [training] section: its constant rate, or its schedule over the run's
+    length (`steps_per_epoch`, else the cardinality of `data`). Used by
+    `fit` and by every trial of `geomae tune`, so that lambda is tuned under
+    the schedule the entry is trained with."""
+    if training.get("lr_schedule", "constant") == "constant":
+        return training["learning_rate"]
+    return learning_rate(training, _steps_per_epoch(data, training), epochs)
+
+
 def fit(model, recipe, run_dir, verbose="auto", epochs=None):
     """Trains `model` with `model.fit` as the recipe says; returns the History."""
     training = recipe.training
     data = datasets.DATASETS[recipe.dataset].training_dataset(**recipe.data_kwargs())
     epochs = epochs or training["epochs"]
-    rate = training["learning_rate"]
-    if training["lr_schedule"] != "constant":
-        rate = learning_rate(training, _steps_per_epoch(data, training), epochs)
+    rate = run_learning_rate(training, data, epochs)
     model.compile(optimizer=keras.optimizers.Adam(rate), loss=_loss(training["loss"]))
     run_dir = Path(run_dir)
     callbacks = [

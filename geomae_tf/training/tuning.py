@@ -48,6 +48,7 @@ from geomae_tf import atomic, datasets, validation, zoo
 from geomae_tf.analysis import disk as disk_analysis
 from geomae_tf.analysis.plotting import save_figure
 from geomae_tf.datasets import disks
+from geomae_tf.training import trainer
 from geomae_tf.training.recipe import RecipeError, load_recipe
 
 TUNE_DEFAULTS = {
@@ -267,18 +268,6 @@ def _extends(old, new):
     return rest(old) == rest(new) and set(old["lambdas"]) <= set(new["lambdas"])
 
 
-def trial_learning_rate(recipe, train_data, epochs):
-    """Adam's learning rate of every trial: the recipe's [training] rate, as a
-    cosine decay over the trial's `epochs` when the recipe sets
-    `lr_schedule = "cosine"` (the schedule the entry itself is trained with)."""
-    if recipe.training.get("lr_schedule", "constant") == "constant":
-        return recipe.training["learning_rate"]
-    from geomae_tf.training import trainer   # (trainer imports the package's models)
-
-    return trainer.learning_rate(recipe.training,
-                                 trainer._steps_per_epoch(train_data, recipe.training), epochs)
-
-
 def tune_from_recipe(recipe_path, out_dir="runs/tune", max_trials=None, epochs=None,
                      verbose=0, overrides=None):
     """Sweeps lambda for the recipe's regulariser with Keras Tuner; writes the results.
@@ -322,7 +311,8 @@ def tune_from_recipe(recipe_path, out_dir="runs/tune", max_trials=None, epochs=N
     model_kwargs = {k: v for k, v in recipe.model.items() if k not in ("regularizer", "lam")}
     hypermodel = LambdaHyperModel(zoo.FACTORIES[recipe.factory], model_kwargs,
                                   settings["regularizer"], settings["lambdas"],
-                                  trial_learning_rate(recipe, train_data, settings["epochs"]),
+                                  trainer.run_learning_rate(recipe.training, train_data,
+                                                            settings["epochs"]),
                                   seed)
     oracle = LambdaGridOracle(settings["lambdas"],
                               objective=kt.Objective(OBJECTIVE, direction="min"),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from geomae_tf import cli
-from geomae_tf.training import tuning
+from geomae_tf.training import trainer, tuning
 from geomae_tf.training.recipe import RecipeError, load_recipe
 
 TINY = """
@@ -128,10 +128,10 @@ def test_trials_follow_the_recipe_learning_rate_schedule(tmp_path):
     path.write_text(TINY)
     recipe = load_recipe(path)
     data = tuning.datasets.DATASETS["disks"].training_dataset(**recipe.data_kwargs())
-    assert tuning.trial_learning_rate(recipe, data, 5) == recipe.training["learning_rate"]
+    assert trainer.run_learning_rate(recipe.training, data, 5) == recipe.training["learning_rate"]
     path.write_text(TINY.replace("batch_size = 30", "batch_size = 30\nlr_schedule = \"cosine\""))
     recipe = load_recipe(path)
-    rate = tuning.trial_learning_rate(recipe, data, 5)
+    rate = trainer.run_learning_rate(recipe.training, data, 5)
     steps = int(data.cardinality()) * 5                  # 60 disks / 30 = 2 batches x 5
     assert steps == 10
     start = recipe.training["learning_rate"]
