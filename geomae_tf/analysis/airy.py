@@ -43,7 +43,7 @@ import numpy as np
 from scipy import linalg, optimize, special, stats
 
 from geomae_tf import validation
-from geomae_tf.analysis.plotting import save_figure
+from geomae_tf.analysis.plotting import pyplot, save_figure
 from geomae_tf.datasets import disks
 
 
@@ -296,10 +296,7 @@ def compare_with_network(model, R=32.0, n=400, seed=31, radius_range=(1.0, 31.0)
 
 def figures(comparison, out_dir, name="disk_ae_nobias"):
     """Figures 11 and 12 from `compare_with_network`'s result; returns the paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from geomae_tf.analysis.plotting import save_figure
+from geomae_tf.analysis.plotting import pyplot, save_figure
 from geomae_tf.datasets import disks
 
 HELD_OUT_RANGE = (1.0, 31.0)
@@ -120,10 +120,7 @@ def figures(model, out_dir, seed=7, n_pairs=6, n_interp=8):
     - `<name>_code_vs_radius.png`: the code against the radius, with the
       best affine fit in the area (Figure 3, right).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -201,10 +198,7 @@ def pairs_figure(models, radii, observed, path, title=""):
     output row each); `observed(r)` says whether radius r was in the training
     set. Returns the path.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     radii = np.asarray(radii, np.float64)
     first = next(iter(models.values()))
@@ -227,8 +221,7 @@ def pairs_figure(models, radii, observed, path, title=""):
                 ax.set_title(f"r = {r:.1f}", fontsize=8)
         axes[i, 0].set_ylabel(name, fontsize=8)
     fig.suptitle(title + " (green: radius seen in training, red: never seen)", fontsize=9)
-    path = save_figure(fig, path)
-    return path
+    return save_figure(fig, path)
 
 
 def output_profiles_figure(model, radii, path, title="", R=None):
@@ -239,10 +232,7 @@ def output_profiles_figure(model, radii, path, title="", R=None):
     of Proposition 2 for radii up to R is drawn too (scaled to the largest
     output). Returns the path.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     out = per_radius_errors(model, radii, seed=9)
     size = model.image_shape[0]
@@ -268,5 +258,4 @@ def output_profiles_figure(model, radii, path, title="", R=None):
         ax.set_xlabel("t (px from the centre)")
     axes[0].set_ylabel("grey level")
     fig.suptitle(title, fontsize=9)
-    path = save_figure(fig, path)
-    return path
+    return save_figure(fig, path)

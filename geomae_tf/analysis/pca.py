@@ -28,7 +28,7 @@ import numpy as np
 from scipy import stats
 
 from geomae_tf import validation
-from geomae_tf.analysis.plotting import save_figure
+from geomae_tf.analysis.plotting import pyplot, save_figure
 
 ATTRIBUTES = ("area", "hv_ratio", "diag_ratio")
 #: Targets of issue 5 for a 3-unit PCA-AE on fresh ellipses.
@@ -223,9 +223,10 @@ def evaluate(model, n_test=1000, seed=20_190_401, renderer="monte_carlo", n_samp
         dict: `table` (|corr| axes x attributes, rows = axes), `latent_corr`,
         one `corr_z<i>_<attribute>` entry per cell, `targets` (see
         `check_targets`) with its matched ratio entries and worst other entry
-        also as `ratio_axis_first`, `ratio_axis_second`, `worst_off_diagonal`, `mse` and `bce` of the reconstruction, and for a
-        progressive model `mse_by_components` (the error with the first j
-        axes only, j = 1..k: it must decrease); with 3 or more axes,
+        also as `ratio_axis_first`, `ratio_axis_second`, `worst_off_diagonal`,
+        `mse` and `bce` of the reconstruction, and for a progressive model
+        `mse_by_components` (the error with the first j axes only,
+        j = 1..k: it must decrease); with 3 or more axes,
         `ratio_multiple_corr` (see `multiple_correlation`) and
         `ratio_ideal_axis_corr`, the ceiling of the ratio entries on these
         images (see `ideal_axis_correlations`).
@@ -320,10 +321,7 @@ def navigation_grid(model, z_train, path, n_steps=7, quantiles=(0.0, 1.0), title
     Returns:
         (path, decoded images (k, n_steps, H, W, 1)).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     codes, values = navigation_codes(z_train, n_steps, quantiles)
     k = codes.shape[0]
@@ -344,10 +342,7 @@ def navigation_grid(model, z_train, path, n_steps=7, quantiles=(0.0, 1.0), title
 
 def table_figure(tables, path, attributes=ATTRIBUTES):
     """Saves the correlation tables {model name: (k, 3) array} side by side."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, len(tables), figsize=(3.6 * len(tables), 3.2), squeeze=False)
     for ax, (name, table) in zip(axes[0], tables.items()):
@@ -360,8 +355,7 @@ def table_figure(tables, path, attributes=ATTRIBUTES):
         ax.set_yticks(range(table.shape[0]), [f"z{i + 1}" for i in range(table.shape[0])])
         ax.set_title(name, fontsize=9)
     fig.suptitle("|corr| between latent axes and image attributes (fresh ellipses)")
-    path = save_figure(fig, path)
-    return path
+    return save_figure(fig, path)
 
 
 def figures(model, out_dir, seed=7, n_train_codes=2000, n_steps=7):

@@ -46,7 +46,7 @@ from keras_tuner.engine import trial as kt_trial
 
 from geomae_tf import atomic, datasets, validation, zoo
 from geomae_tf.analysis import disk as disk_analysis
-from geomae_tf.analysis.plotting import save_figure
+from geomae_tf.analysis.plotting import pyplot, save_figure
 from geomae_tf.datasets import disks
 from geomae_tf.training import trainer
 from geomae_tf.training.recipe import RecipeError, load_recipe
@@ -424,10 +424,7 @@ def code_curves_figure(curves, hole, path, title):
     no entry) and optionally `colour`. The hole is shaded. Figures 7-8 of
     JMIV 2020.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     cmap = plt.get_cmap("viridis")
@@ -450,5 +447,4 @@ def code_curves_figure(curves, hole, path, title):
     if len(labels) <= 12:
         axes[0].legend(fontsize=7)
     fig.suptitle(title + "; shaded: radii never seen in training", fontsize=9)
-    path = save_figure(fig, path)
-    return path
+    return save_figure(fig, path)
