@@ -110,7 +110,8 @@ def zoo_pca():
     training = recipe.training
     per_epoch = training["steps_per_epoch"] or recipe.data.get("n_train", N_TRAIN) // \
         training["batch_size"]
-    steps = 3 * training["epochs"] * per_epoch
+    epochs = training["epochs"]
+    steps = (sum(epochs) if isinstance(epochs, list) else 3 * epochs) * per_epoch
     return zoo.load("pca_ae_ellipses"), {
         "steps": steps, "images": steps * training["batch_size"],
         "seconds": results.get("train_seconds"), "source": "zoo entry pca_ae_ellipses"}

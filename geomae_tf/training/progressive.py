@@ -188,7 +188,8 @@ def merge_histories(histories):
 def fit_recipe(model, recipe, run_dir, verbose="auto", epochs=None):
     """`geomae train`'s trainer for `[training] trainer = "progressive"`.
 
-    Uses the recipe's [training] keys as they are: `epochs` (per stage),
+    Uses the recipe's [training] keys as they are: `epochs` (per stage: one
+    int for every stage, or a list with one per stage, e.g. [30, 60, 60]),
     `batch_size`, `learning_rate`, `steps_per_epoch`, `loss`; lambda is the
     model's `lambda_cov` ([model] section). Optional keys, when the recipe
     schema allows them: `beta_1` (default 0.9), `cosine_decay` (default
@@ -207,7 +208,8 @@ def fit_recipe(model, recipe, run_dir, verbose="auto", epochs=None):
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     data = datasets.DATASETS[recipe.dataset].training_dataset(**recipe.data_kwargs())
-    n_epochs = epochs or training["epochs"]
+    n_epochs = _per_stage("training.epochs", epochs or training["epochs"], model.n_stages,
+                          lambda name, v: validation.check_int(name, v, minimum=1))
     histories = []
     done = [k for k in range(1, model.n_stages + 1)
             if (run_dir / f"stage{k}.weights.h5").is_file()]
@@ -222,7 +224,8 @@ def fit_recipe(model, recipe, run_dir, verbose="auto", epochs=None):
             keras.callbacks.CSVLogger(str(run_dir / f"history_stage{stage}.csv"), append=True),
             keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs" / f"stage{stage}")),
         ]
-        history = train_stage(model, stage, data, n_epochs, training["learning_rate"],
+        history = train_stage(model, stage, data, n_epochs[stage - 1],
+                              training["learning_rate"],
                               training["loss"], training["steps_per_epoch"], stage_callbacks,
                               verbose, training.get("beta_1", 0.9),
                               training.get("cosine_decay", True))

@@ -94,6 +94,24 @@ def _parameters(fn):
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
+def _check_epochs(training):
+    """`epochs` is a positive int; the progressive trainer also takes one per
+    stage (a list such as [30, 60, 60])."""
+    epochs = training["epochs"]
+    if isinstance(epochs, list):
+        if training["trainer"] != "progressive":
+            raise ValueError(f"`training.epochs` may be a list (one per stage) only with "
+                             f"trainer = \"progressive\". Received: epochs={epochs!r} with "
+                             f"trainer={training['trainer']!r}")
+        if not epochs:
+            raise ValueError("`training.epochs` must be a positive int or a non-empty list "
+                             "of positive ints (one per stage). Received: epochs=[]")
+        for i, value in enumerate(epochs):
+            validation.check_int(f"training.epochs[{i}]", value, minimum=1)
+    else:
+        validation.check_int("training.epochs", epochs, minimum=1)
+
+
 def load_recipe(path):
     """Reads and checks the recipe at `path` (a `.toml` file).
 
@@ -140,7 +158,7 @@ def load_recipe(path):
     _check_keys(path, "training", given, TRAINING_DEFAULTS)
     training.update(given)
     try:
-        validation.check_int("training.epochs", training["epochs"], minimum=1)
+        _check_epochs(training)
         validation.check_int("training.batch_size", training["batch_size"], minimum=1)
         validation.check_int("training.seed", training["seed"], minimum=0)
         validation.check_float("training.learning_rate", training["learning_rate"],

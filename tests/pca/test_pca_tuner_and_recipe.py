@@ -72,3 +72,28 @@ def test_fit_recipe_trains_every_stage_and_resumes_after_the_last(tmp_path):
     assert history2.history["loss"] == pytest.approx(history.history["loss"])
     x = ellipses.make_ellipses(4, image_size=SIZE, semi_axis_range=(1.0, 8.0))[0]
     np.testing.assert_allclose(again.encode(x), model.encode(x), atol=1e-6)
+
+
+def test_epochs_may_be_given_per_stage(tmp_path):
+    """`epochs = [1, 2]` trains stage 1 for one epoch and stage 2 for two; a list of
+    the wrong length, a non-positive entry, or a list for the plain trainer is an
+    error that names the key."""
+    path = tmp_path / "pca_ae_tiny.toml"
+    path.write_text(RECIPE.replace("epochs = 1", "epochs = [1, 2]"))
+    recipe = load_recipe(path)
+    from geomae_tf import zoo
+
+    model = zoo.FACTORIES[recipe.factory](**recipe.model)
+    history = fit_recipe(model, recipe, tmp_path / "run", verbose=0)
+    assert history.history["stage"] == [1, 2, 2]
+    path.write_text(RECIPE.replace("epochs = 1", "epochs = [1, 0]"))
+    with pytest.raises(ValueError, match=r"training.epochs\[1\]"):
+        load_recipe(path)
+    path.write_text(RECIPE.replace("epochs = 1", "epochs = [1, 1, 1]"))
+    with pytest.raises(ValueError, match="one per stage"):
+        fit_recipe(zoo.FACTORIES[recipe.factory](**recipe.model), load_recipe(path),
+                   tmp_path / "run3", verbose=0)
+    path.write_text(RECIPE.replace("epochs = 1", "epochs = [1, 2]")
+                    .replace('trainer = "progressive"', 'trainer = "fit"'))
+    with pytest.raises(ValueError, match="only with"):
+        load_recipe(path)
