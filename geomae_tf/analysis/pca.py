@@ -111,41 +111,64 @@ def multiple_correlation(z, attribute):
     return abs(_corr(design @ coef, y, "pearson"))
 
 
-def ideal_axis_correlations(factors, attributes):
-    """The |corr| that ideal elongation axes reach with the two ratio attributes.
+def ideal_code_table(factors, attributes):
+    """The correlation table of EXACT codes of the ellipses' geometry.
 
-    The ellipses are rotation-invariant (semi-axes drawn independently and a
-    rotation over 90 degrees cover every orientation), so the best an axis can
-    do is to code the log aspect ratio along one direction of the elongation
-    plane: u = log(a/b) cos(2 theta) for `hv_ratio` and v = log(a/b) sin(2 theta)
-    for `diag_ratio`. The ratio attributes are heavy-tailed (a/b up to 16),
-    so even these exact codes do not reach |corr| 1 with them: the values
-    returned are the ceiling of the table's ratio entries on these images,
-    and a model's entries are best read against them.
+    The codes are what a perfect PCA-like autoencoder could put on its three
+    axes: the area pi a b, and the log aspect ratio log(a/b) along the two
+    directions of the elongation plane, u = log(a/b) cos(2 theta) (the h/v
+    direction) and v = log(a/b) sin(2 theta) (the diagonal one). The ellipses
+    are rotation-invariant (semi-axes drawn independently and a rotation
+    over 90 degrees cover every orientation), so nothing better ties an axis
+    to one ratio. The table reads like a model's (`correlation_table`: rows =
+    codes, columns = `ATTRIBUTES`), and it bounds what a model's table can
+    show on the same images:
+
+    - its ratio entries are the ceiling of a model's ratio entries: the
+      ratios are heavy-tailed (a/b up to 16), so even u and v stay below 1;
+    - its off-diagonal entries are the floor of a faithful code's: the area
+      attribute itself correlates with the ratios on these images (small
+      ellipses are the elongated ones), so an axis that codes the exact
+      area inherits that correlation.
 
     Args:
         factors: dict with `a`, `b` (semi-axes) and `rotation` (degrees),
             arrays (N,), as `ellipses.make_ellipses` returns them.
-        attributes: dict with `hv_ratio` and `diag_ratio` (see
-            `image_attributes`).
+        attributes: dict with `ATTRIBUTES` (see `image_attributes`).
 
     Returns:
-        dict: `hv_ratio` and `diag_ratio`, each the |corr| of the attribute
-        with its ideal axis.
+        dict: `table` ((3, 3) array of |corr|), `codes` (names of the rows),
+        `worst_off_diagonal` (its largest off-diagonal entry).
     """
     for key in ("a", "b", "rotation"):
         if key not in factors:
             raise ValueError(f"`factors` must hold 'a', 'b' and 'rotation'. "
                              f"Received keys: {sorted(factors)}")
+    missing = [name for name in ATTRIBUTES if name not in attributes]
+    if missing:
+        raise ValueError(f"`attributes` must hold {list(ATTRIBUTES)}. Missing: {missing}")
     a, b = (np.asarray(factors[k], np.float64) for k in ("a", "b"))
     if np.any(a <= 0) or np.any(b <= 0):
         raise ValueError("`factors` semi-axes 'a' and 'b' must be positive.")
     theta = np.deg2rad(np.asarray(factors["rotation"], np.float64))
     elongation = np.log(a / b)
-    codes = {"hv_ratio": elongation * np.cos(2 * theta),
-             "diag_ratio": elongation * np.sin(2 * theta)}
-    return {name: abs(_corr(codes[name], np.asarray(attributes[name], np.float64), "pearson"))
-            for name in codes}
+    codes = np.stack([np.pi * a * b, elongation * np.cos(2 * theta),
+                      elongation * np.sin(2 * theta)], axis=1)
+    table = correlation_table(codes, {name: attributes[name] for name in ATTRIBUTES})
+    return {"table": table, "codes": ["area", "log_ratio_hv", "log_ratio_diag"],
+            "worst_off_diagonal": float(np.max(table[~np.eye(3, dtype=bool)]))}
+
+
+def ideal_axis_correlations(factors, attributes):
+    """The |corr| that ideal elongation axes reach with the two ratio attributes:
+    the ratio entries of `ideal_code_table` (the ceiling of a model's).
+
+    Returns:
+        dict: `hv_ratio` and `diag_ratio`, each the |corr| of the attribute
+        with its ideal axis.
+    """
+    table = ideal_code_table(factors, attributes)["table"]
+    return {"hv_ratio": float(table[1, 1]), "diag_ratio": float(table[2, 2])}
 
 
 def match_axes(table):
@@ -229,7 +252,8 @@ def evaluate(model, n_test=1000, seed=20_190_401, renderer="monte_carlo", n_samp
         j = 1..k: it must decrease); with 3 or more axes,
         `ratio_multiple_corr` (see `multiple_correlation`) and
         `ratio_ideal_axis_corr`, the ceiling of the ratio entries on these
-        images (see `ideal_axis_correlations`).
+        images, with `ideal_table` and `ideal_worst_off_diagonal`, the table
+        of exact codes and its largest other entry (see `ideal_code_table`).
     """
     n_test = validation.check_int("n_test", n_test, minimum=10)
     images, factors, attrs = fresh_ellipses(n_test, seed, model.image_shape[0], renderer,
@@ -262,7 +286,11 @@ def evaluate(model, n_test=1000, seed=20_190_401, renderer="monte_carlo", n_samp
     if z.shape[1] >= 3:
         metrics["ratio_multiple_corr"] = {
             name: multiple_correlation(z[:, 1:3], attrs[name]) for name in ATTRIBUTES[1:]}
-        metrics["ratio_ideal_axis_corr"] = ideal_axis_correlations(factors, attrs)
+        ideal = ideal_code_table(factors, attrs)
+        metrics["ratio_ideal_axis_corr"] = {"hv_ratio": float(ideal["table"][1, 1]),
+                                            "diag_ratio": float(ideal["table"][2, 2])}
+        metrics["ideal_table"] = ideal["table"].round(4).tolist()
+        metrics["ideal_worst_off_diagonal"] = ideal["worst_off_diagonal"]
     if hasattr(model, "n_stages"):
         metrics["mse_by_components"] = [
             float(np.mean((model.decode(z[:, :j]) - images) ** 2))
