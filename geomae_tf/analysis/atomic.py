@@ -166,6 +166,8 @@ def spike_recovery(atoms, positions, amplitudes, counts, threshold=ACTIVE_THRESH
         dict: `precision` (matched / active atoms), `recall` (matched / true
         spikes), `f1`, `position_rmse` (px, over matched pairs),
         `amplitude_error` (mean |a - a_true| / a_true over matched pairs),
+        `amplitude_bias` (mean (a - a_true) / a_true: negative when the
+        atoms' peaks fall short, e.g. atoms wider than the spikes),
         `one_spike_share` (share of active atoms whose half-maximum region
         holds exactly one true centre), `active_per_spike` (active atoms per
         true spike), `n_true`, `n_active`, `n_matched`.
@@ -178,7 +180,7 @@ def spike_recovery(atoms, positions, amplitudes, counts, threshold=ACTIVE_THRESH
     threshold = validation.check_float("threshold", threshold)
     gate = validation.check_float("gate", gate, minimum=0.0)
     h, w = atoms.shape[2:]
-    sq_errors, amp_errors = [], []
+    sq_errors, amp_errors, amp_bias = [], [], []
     n_true = n_active = n_matched = n_one = 0
     for i in range(len(atoms)):
         true_pos = positions[i, :counts[i]]
@@ -186,7 +188,9 @@ def spike_recovery(atoms, positions, amplitudes, counts, threshold=ACTIVE_THRESH
         active = np.flatnonzero(est_amp[i] > threshold)
         p, t = match_spikes(est_pos[i, active], true_pos, gate)
         sq_errors.extend(np.sum((est_pos[i, active[p]] - true_pos[t]) ** 2, axis=-1))
-        amp_errors.extend(np.abs(est_amp[i, active[p]] - true_amp[t]) / true_amp[t])
+        relative = (est_amp[i, active[p]] - true_amp[t]) / true_amp[t]
+        amp_errors.extend(np.abs(relative))
+        amp_bias.extend(relative)
         n_true += len(true_pos)
         n_active += len(active)
         n_matched += len(p)
@@ -203,10 +207,60 @@ def spike_recovery(atoms, positions, amplitudes, counts, threshold=ACTIVE_THRESH
         "f1": float(2 * precision * recall / (precision + recall)) if n_matched else 0.0,
         "position_rmse": float(np.sqrt(np.mean(sq_errors))) if sq_errors else float("nan"),
         "amplitude_error": float(np.mean(amp_errors)) if amp_errors else float("nan"),
+        "amplitude_bias": float(np.mean(amp_bias)) if amp_bias else float("nan"),
         "one_spike_share": float(n_one / n_active) if n_active else 0.0,
         "active_per_spike": float(n_active / n_true) if n_true else 0.0,
         "n_true": int(n_true), "n_active": int(n_active), "n_matched": int(n_matched),
     }
+
+
+def recovery_by_count(atoms, positions, amplitudes, counts, threshold=ACTIVE_THRESHOLD,
+                      gate=DISTANCE_GATE):
+    """`spike_recovery` on the images of each spike count separately.
+
+    Shows where a decomposition fails: a network that separates a few spikes
+    but merges or drops them in crowded images has its recall fall with the
+    count.
+
+    Returns:
+        dict of lists, one entry per spike count present, in increasing
+        order: `count`, `n_images`, `precision`, `recall`, `position_rmse`,
+        `amplitude_error`, `one_spike_share`.
+    """
+    positions, amplitudes, counts = _check_truth(positions, amplitudes, counts, len(atoms))
+    keys = ("precision", "recall", "position_rmse", "amplitude_error", "one_spike_share")
+    out = {"count": [], "n_images": [], **{key: [] for key in keys}}
+    for c in np.unique(counts):
+        idx = np.flatnonzero(counts == c)
+        scores = spike_recovery(np.asarray(atoms)[idx], positions[idx], amplitudes[idx],
+                                counts[idx], threshold=threshold, gate=gate)
+        out["count"].append(int(c))
+        out["n_images"].append(int(len(idx)))
+        for key in keys:
+            out[key].append(scores[key])
+    return out
+
+
+def recovery_by_count_figure(by_count, path, title="spike recovery by spike count"):
+    """Precision and recall (left axis) and position RMSE (right) against the
+    number of spikes in the image, from `recovery_by_count`."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.0, 3.2))
+    ax.plot(by_count["count"], by_count["recall"], "o-", label="recall")
+    ax.plot(by_count["count"], by_count["precision"], "s-", label="precision")
+    ax.axhline(0.95, color="grey", lw=0.8, ls="--", label="target 0.95")
+    ax.set_xlabel("spikes in the image")
+    ax.set_ylim(0.0, 1.05)
+    ax2 = ax.twinx()
+    ax2.plot(by_count["count"], by_count["position_rmse"], "^:", color="tab:red",
+             label="position RMSE (px)")
+    ax2.set_ylabel("position RMSE (px)", color="tab:red")
+    ax2.set_ylim(0.0, max(1.0, 1.1 * np.nanmax(by_count["position_rmse"])))
+    lines = ax.get_legend_handles_labels()
+    lines2 = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=7, loc="lower left")
+    ax.set_title(title, fontsize=9)
+    return save_figure(fig, path)
 
 
 def _check_atomic(model):
@@ -231,7 +285,9 @@ def evaluate_spikes(model, n_test=300, seed=EVAL_SEED, threshold=ACTIVE_THRESHOL
         batch_size: int. Images per forward pass.
 
     Returns:
-        dict: the metrics of `spike_recovery`, plus `mse` (per pixel),
+        dict: the metrics of `spike_recovery`, plus `recall_by_count` and
+        `precision_by_count` (spike count -> score, see `recovery_by_count`),
+        `mse` (per pixel),
         `position_rmse_pixel` (the same matching on the peak pixels alone,
         without sub-pixel refinement), `n_test`, `threshold`, `gate`.
     """
@@ -245,6 +301,10 @@ def evaluate_spikes(model, n_test=300, seed=EVAL_SEED, threshold=ACTIVE_THRESHOL
     metrics["position_rmse_pixel"] = spike_recovery(atoms, *truth, threshold=threshold,
                                                     gate=gate, refine=False)["position_rmse"]
     metrics["mse"] = float(np.mean((atoms.sum(axis=1) - images) ** 2))
+    by_count = recovery_by_count(atoms, *truth, threshold=threshold, gate=gate)
+    metrics["recall_by_count"] = dict(zip(map(str, by_count["count"]), by_count["recall"]))
+    metrics["precision_by_count"] = dict(zip(map(str, by_count["count"]),
+                                             by_count["precision"]))
     metrics.update({"n_test": n_test, "threshold": threshold, "gate": gate})
     return metrics
 

@@ -50,6 +50,7 @@ def test_shifted_and_dimmed_atoms(truth):
     m = atomic.spike_recovery(atoms, pos, amp, count)
     assert m["position_rmse"] == pytest.approx(0.5, abs=1e-3)
     assert m["amplitude_error"] == pytest.approx(0.1, abs=1e-3)
+    assert m["amplitude_bias"] == pytest.approx(-0.1, abs=1e-3)   # peaks fall short
     assert m["recall"] == m["precision"] == 1.0
 
 
@@ -73,6 +74,23 @@ def test_missed_and_spurious_atoms(truth):
     assert m["recall"] == pytest.approx((n_true - len(pos)) / n_true)
     assert m["precision"] == pytest.approx((n_true - len(pos)) / n_true)
     assert m["position_rmse"] < 1e-4
+
+
+def test_recovery_by_count_shows_where_spikes_are_lost(truth, tmp_path):
+    """Atoms that drop one spike only in images of 6 or more spikes: recall is 1 up
+    to 5 spikes and (c - 1) / c from 6 on; precision stays 1 throughout."""
+    _, pos, amp, count = truth
+    pred_pos, pred_amp = pos.copy(), amp.copy()
+    crowded = count >= 6
+    pred_pos[crowded, 0], pred_amp[crowded, 0] = np.nan, 0.0
+    by = atomic.recovery_by_count(render_atoms(pred_pos, pred_amp), pos, amp, count)
+    assert by["count"] == sorted(set(count.tolist()))
+    assert sum(by["n_images"]) == len(count)
+    for c, recall, precision in zip(by["count"], by["recall"], by["precision"]):
+        assert recall == pytest.approx(1.0 if c < 6 else (c - 1) / c)
+        assert precision == 1.0
+    path = atomic.recovery_by_count_figure(by, tmp_path / "by_count.png")
+    assert path.stat().st_size > 0
 
 
 def test_a_merged_atom_holds_two_spikes():
@@ -128,6 +146,7 @@ def test_evaluators_and_figures_on_a_tiny_model(tmp_path):
     for key in ("precision", "recall", "one_spike_share"):
         assert 0.0 <= m[key] <= 1.0
     assert m["mse"] > 0 and m["n_test"] == 8
+    assert set(m["recall_by_count"]) <= {"1", "2", "3"}
     s = atomic.evaluate_strokes(ae, n_test=4, seed=1, max_strokes=2)
     assert s["psnr"] == pytest.approx(10 * np.log10(1 / s["mse"]))
     assert -1.0 <= s["stroke_cosine"] <= 1.0
