@@ -61,7 +61,7 @@ def _check_args(image_size, sigma, amplitude_range, min_spikes, max_spikes, min_
 
 def sample_spikes(batch_size, seed, image_size=IMAGE_SIZE, sigma=SIGMA,
                   amplitude_range=AMPLITUDE_RANGE, min_spikes=MIN_SPIKES,
-                  max_spikes=MAX_SPIKES, min_separation=None, border=None):
+                  max_spikes=MAX_SPIKES, min_separation=None, border=None, count_cap=None):
     """Stateless, vectorised sampling of spike parameters in TensorFlow.
 
     Spikes are placed one slot at a time: for each slot, `N_CANDIDATES`
@@ -73,6 +73,9 @@ def sample_spikes(batch_size, seed, image_size=IMAGE_SIZE, sigma=SIGMA,
     Args:
         batch_size: int. Number of images.
         seed: int tensor of shape (2,). The stateless seed.
+        count_cap: None, or an int scalar tensor in [min_spikes, max_spikes]:
+            the count is then uniform on {min_spikes, ..., count_cap} (what
+            the curriculum of `training_dataset` raises step by step).
         Other args: as in `make_spikes`.
 
     Returns:
@@ -84,8 +87,13 @@ def sample_spikes(batch_size, seed, image_size=IMAGE_SIZE, sigma=SIGMA,
      border) = _check_args(image_size, sigma, amplitude_range, min_spikes, max_spikes,
                            min_separation, border)
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 3)
-    counts = tf.random.stateless_uniform([batch_size], seeds[0], min_spikes, max_spikes + 1,
-                                         dtype=tf.int32)
+    if count_cap is None:
+        counts = tf.random.stateless_uniform([batch_size], seeds[0], min_spikes,
+                                             max_spikes + 1, dtype=tf.int32)
+    else:
+        cap = tf.clip_by_value(tf.cast(count_cap, tf.int32), min_spikes, max_spikes)
+        counts = tf.random.stateless_uniform([batch_size], seeds[0], min_spikes, cap + 1,
+                                             dtype=tf.int32)
     low, high = border, image_size - 1.0 - border
     candidates = tf.random.stateless_uniform([batch_size, max_spikes, N_CANDIDATES, 2],
                                              seeds[1], low, high)
@@ -141,6 +149,23 @@ def _fit_to_unit_range(images, amplitudes):
     peak = tf.reduce_max(images, axis=[1, 2, 3])
     scale = 1.0 / tf.maximum(peak, 1.0)
     return images * scale[:, None, None, None], amplitudes * scale[:, None], scale
+
+
+def curriculum_cap(step, curriculum_steps, min_spikes=MIN_SPIKES, max_spikes=MAX_SPIKES):
+    """The largest spike count allowed at batch `step` of a curriculum.
+
+    The curriculum's `curriculum_steps` batches are cut into equal stages,
+    one per count from max(min_spikes, 1) to `max_spikes`; the cap is that
+    count during its stage and `max_spikes` after the curriculum: with the
+    defaults and 4000 steps, 400 batches of single spikes, then 400 of at
+    most 2, and so on up to 10 from step 3600. Works on an int tensor
+    `step` (inside `tf.data`) or a Python int.
+    """
+    low = max(min_spikes, 1)
+    levels = max_spikes - low + 1
+    step = tf.cast(step, tf.int64)
+    cap = low + (step * levels) // curriculum_steps
+    return tf.cast(tf.minimum(cap, max_spikes), tf.int32)
 
 
 def spikes_batch(batch_size, seed, image_size=IMAGE_SIZE, sigma=SIGMA, **kwargs):
@@ -200,7 +225,7 @@ def make_spikes(n, seed=0, image_size=IMAGE_SIZE, sigma=SIGMA,
 def training_dataset(batch_size=64, mode="stream", seed=0, n_train=N_TRAIN,
                      image_size=IMAGE_SIZE, sigma=SIGMA, amplitude_range=AMPLITUDE_RANGE,
                      min_spikes=MIN_SPIKES, max_spikes=MAX_SPIKES, min_separation=None,
-                     border=None):
+                     border=None, curriculum_steps=None):
     """The `tf.data` pipeline of (images, images) batches for `model.fit`.
 
     Sampling and rendering happen inside the pipeline, vectorised over each
@@ -213,6 +238,11 @@ def training_dataset(batch_size=64, mode="stream", seed=0, n_train=N_TRAIN,
             reshuffled each epoch).
         seed: int. Seed of the images and of the shuffling.
         n_train: int. Size of the fixed set. Defaults to 60,000.
+        curriculum_steps: None (default: the count is uniform on
+            {min_spikes, ..., max_spikes} from the first batch), or an int:
+            in "stream" mode, the largest count rises from 1 to `max_spikes`
+            in equal stages over that many batches (`curriculum_cap`), so that the blocks
+            first learn lone spikes, then crowded images.
         Other args: as in `make_spikes`.
 
     Returns:
@@ -228,7 +258,19 @@ def training_dataset(batch_size=64, mode="stream", seed=0, n_train=N_TRAIN,
     def pairs(images):
         return images, images
 
-    if mode == "stream":
+    if curriculum_steps is not None:
+        curriculum_steps = validation.check_int("curriculum_steps", curriculum_steps, minimum=1)
+        if mode != "stream":
+            raise ValueError(f"`curriculum_steps` needs mode=\"stream\" (a fixed set has no "
+                             f"step to follow). Received: mode={mode!r}")
+    if mode == "stream" and curriculum_steps is not None:
+        low, high = kwargs["min_spikes"], kwargs["max_spikes"]
+        ds = tf.data.Dataset.counter().map(
+            lambda step: pairs(spikes_batch(
+                batch_size, tf.stack([tf.cast(seed, tf.int64), step]), image_size, sigma,
+                count_cap=curriculum_cap(step, curriculum_steps, low, high), **kwargs)[0]),
+            num_parallel_calls=tf.data.AUTOTUNE)
+    elif mode == "stream":
         ds = tf.data.Dataset.counter().map(
             lambda step: pairs(spikes_batch(batch_size, tf.stack([tf.cast(seed, tf.int64), step]),
                                             image_size, sigma, **kwargs)[0]),

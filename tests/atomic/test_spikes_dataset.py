@@ -88,6 +88,32 @@ def test_fixed_pipeline_is_finite():
     assert [x.shape[0] for x, _ in ds] == [4, 4, 2]
 
 
+def test_curriculum_raises_the_spike_count_step_by_step():
+    """The cap climbs 1, 2, ..., 10 in ten equal stages of `curriculum_steps` batches,
+    every sampled count respects it, and the pipeline's first batches hold lone
+    spikes only (an image of one spike has a mass over its peak at most that of an
+    off-grid Gaussian,
+    2 pi sigma^2 / exp(-1/4), while two spikes of amplitudes a >= a' >= a / 2 give
+    at least 2 pi sigma^2 * 1.5 / (1 + exp(-2)))."""
+    caps = [int(spikes.curriculum_cap(step, 100)) for step in range(0, 130, 10)]
+    assert caps == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 10, 10]
+    for cap in (1, 4):
+        _, _, counts = spikes.sample_spikes(256, np.array([3, 0]), count_cap=cap)
+        assert counts.numpy().max() == cap and counts.numpy().min() >= 1
+    ds = spikes.training_dataset(batch_size=16, seed=2, image_size=32, sigma=1.0,
+                                 curriculum_steps=20)
+    batches = [x.numpy() for x, _ in ds.take(21)]
+    def mass_over_peak(batch):
+        flat = batch.reshape(len(batch), -1)
+        return flat.sum(1) / flat.max(1)
+
+    unit = 2 * np.pi * 1.0 ** 2                      # a unit spike's mass, sigma 1 px
+    assert mass_over_peak(batches[0]).max() <= unit / np.exp(-0.25) + 1e-3
+    assert mass_over_peak(batches[-1]).max() > unit * 1.5 / (1 + np.exp(-2.0))
+    with pytest.raises(ValueError, match='`curriculum_steps` needs mode="stream"'):
+        spikes.training_dataset(mode="fixed", n_train=8, curriculum_steps=10)
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"mode": "forever"}, ValueError, r"`mode` must be one of \['fixed', 'stream'\]"),
     ({"amplitude_range": (1.0, 0.5)}, ValueError, r"`amplitude_range` must be a \(low, high\)"),
