@@ -241,8 +241,8 @@ def training_dataset(batch_size=64, mode="stream", seed=0, n_train=N_TRAIN,
         curriculum_steps: None (default: the count is uniform on
             {min_spikes, ..., max_spikes} from the first batch), or an int:
             in "stream" mode, the largest count rises from 1 to `max_spikes`
-            in equal stages over that many batches (`curriculum_cap`), so that the blocks
-            first learn lone spikes, then crowded images.
+            in equal stages over that many batches (`curriculum_cap`), so
+            that the blocks first learn lone spikes, then crowded images.
         Other args: as in `make_spikes`.
 
     Returns:
@@ -263,17 +263,15 @@ def training_dataset(batch_size=64, mode="stream", seed=0, n_train=N_TRAIN,
         if mode != "stream":
             raise ValueError(f"`curriculum_steps` needs mode=\"stream\" (a fixed set has no "
                              f"step to follow). Received: mode={mode!r}")
-    if mode == "stream" and curriculum_steps is not None:
-        low, high = kwargs["min_spikes"], kwargs["max_spikes"]
-        ds = tf.data.Dataset.counter().map(
-            lambda step: pairs(spikes_batch(
-                batch_size, tf.stack([tf.cast(seed, tf.int64), step]), image_size, sigma,
-                count_cap=curriculum_cap(step, curriculum_steps, low, high), **kwargs)[0]),
-            num_parallel_calls=tf.data.AUTOTUNE)
-    elif mode == "stream":
+    if mode == "stream":
+        def cap(step):  # None: the count is uniform from the first batch
+            return None if curriculum_steps is None else curriculum_cap(
+                step, curriculum_steps, kwargs["min_spikes"], kwargs["max_spikes"])
+
         ds = tf.data.Dataset.counter().map(
             lambda step: pairs(spikes_batch(batch_size, tf.stack([tf.cast(seed, tf.int64), step]),
-                                            image_size, sigma, **kwargs)[0]),
+                                            image_size, sigma, count_cap=cap(step),
+                                            **kwargs)[0]),
             num_parallel_calls=tf.data.AUTOTUNE)
     else:
         n_train = validation.check_int("n_train", n_train, minimum=1)

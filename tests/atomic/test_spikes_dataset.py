@@ -92,9 +92,8 @@ def test_curriculum_raises_the_spike_count_step_by_step():
     """The cap climbs 1, 2, ..., 10 in ten equal stages of `curriculum_steps` batches,
     every sampled count respects it, and the pipeline's first batches hold lone
     spikes only (an image of one spike has a mass over its peak at most that of an
-    off-grid Gaussian,
-    2 pi sigma^2 / exp(-1/4), while two spikes of amplitudes a >= a' >= a / 2 give
-    at least 2 pi sigma^2 * 1.5 / (1 + exp(-2)))."""
+    off-grid Gaussian, 2 pi sigma^2 / exp(-1/4), while two spikes of amplitudes
+    a >= a' >= a / 2 give at least 2 pi sigma^2 * 1.5 / (1 + exp(-2)))."""
     caps = [int(spikes.curriculum_cap(step, 100)) for step in range(0, 130, 10)]
     assert caps == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 10, 10]
     for cap in (1, 4):
@@ -103,6 +102,7 @@ def test_curriculum_raises_the_spike_count_step_by_step():
     ds = spikes.training_dataset(batch_size=16, seed=2, image_size=32, sigma=1.0,
                                  curriculum_steps=20)
     batches = [x.numpy() for x, _ in ds.take(21)]
+
     def mass_over_peak(batch):
         flat = batch.reshape(len(batch), -1)
         return flat.sum(1) / flat.max(1)
