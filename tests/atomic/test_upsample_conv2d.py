@@ -1,4 +1,4 @@
-"""UpsampleConv2D: Conv3x3(Upsample2x(x)) computed by sub-pixel phases, exactly."""
+"""UpsampleConv2D: Conv3x3(Upsample2x(x)) computed as one stride-2 transposed convolution, exactly."""
 
 import keras
 import numpy as np
@@ -12,7 +12,8 @@ def test_shared_layer_checks(tmp_path):
     check_layer(UpsampleConv2D(3), (5, 6, 2), tmp_path)
 
 
-@pytest.mark.parametrize("shape, filters", [((4, 4, 8), 8), ((7, 5, 3), 1), ((2, 2, 8), 16)])
+@pytest.mark.parametrize("shape, filters",
+                         [((4, 4, 8), 8), ((7, 5, 3), 1), ((2, 2, 8), 16), ((1, 3, 2), 3)])
 def test_equals_upsampling_then_convolution(shape, filters):
     x = np.random.default_rng(0).normal(size=(3,) + shape).astype("float32")
     fused = UpsampleConv2D(filters, bias_initializer="random_normal")

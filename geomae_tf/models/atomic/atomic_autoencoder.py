@@ -87,8 +87,8 @@ def atomic_block(d0=3, image_size=64, block_units=32, upsampling="nearest", name
     With nearest upsampling (the default) the same function is computed in a
     cheaper order, exactly: the leaky ReLU, being pointwise, is applied
     before the upsampling, and each "upsampling then next convolution" pair
-    is one `UpsampleConv2D` layer, which convolves the low-resolution map by
-    sub-pixel phases instead of building the upsampled one (its variables
+    is one `UpsampleConv2D` layer, a stride-2 transposed convolution of the
+    low-resolution map that never builds the upsampled one (its variables
     are those of the `Conv2D` it replaces). The layers are then: conv 3x3 at
     2 x 2, leaky ReLU, and for each further resolution an `UpsampleConv2D`
     (+ leaky ReLU, except after the last one). With "bilinear" the literal
