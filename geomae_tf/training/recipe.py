@@ -42,10 +42,15 @@ TRAINING_DEFAULTS = {
     "loss": "mse",
     "trainer": "fit",
     "lr_schedule": "constant",
+    "dtype_policy": "float32",
 }
 #: Learning-rate schedules: "constant", or "cosine" (decay to 1% of the rate
 #: over the whole run, keras.optimizers.schedules.CosineDecay).
 LR_SCHEDULES = ("constant", "cosine")
+#: Keras dtype policies a run may train under: "float32", or "mixed_bfloat16"
+#: (bfloat16 compute, float32 variables; CPUs with AVX512-BF16 and recent
+#: GPUs). The trained entry is always evaluated and exported in float32.
+DTYPE_POLICIES = ("float32", "mixed_bfloat16")
 EXPORT_DEFAULTS = {"version": 1}
 
 
@@ -169,6 +174,13 @@ def load_recipe(path):
         validation.check_choice("training.loss", training["loss"], {"mse", "bce"})
         validation.check_choice("training.lr_schedule", training["lr_schedule"],
                                 set(LR_SCHEDULES))
+        validation.check_choice("training.dtype_policy", training["dtype_policy"],
+                                set(DTYPE_POLICIES))
+        if training["dtype_policy"] != "float32" and training["trainer"] != "fit":
+            raise ValueError(f"`training.dtype_policy` other than \"float32\" needs "
+                             f"trainer = \"fit\". Received: "
+                             f"dtype_policy={training['dtype_policy']!r} with "
+                             f"trainer={training['trainer']!r}")
     except (TypeError, ValueError) as err:
         raise RecipeError(f"{path}: {err}") from None
     if data.get("mode") == "stream" and training["steps_per_epoch"] is None:

@@ -8,6 +8,7 @@ its last completed epoch (`backup/`): run the same command again.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import os
@@ -44,9 +45,40 @@ def family_of(recipe):
                       f"[evaluation] family to one of {sorted(analysis.EVALUATORS)}")
 
 
-def build_model(recipe):
-    """The untrained model of a recipe."""
-    return zoo.FACTORIES[recipe.factory](**recipe.model)
+def build_model(recipe, dtype_policy="float32"):
+    """The untrained model of a recipe, its layers under `dtype_policy`."""
+    with dtype_policy_scope(dtype_policy):
+        return zoo.FACTORIES[recipe.factory](**recipe.model)
+
+
+@contextlib.contextmanager
+def dtype_policy_scope(name):
+    """Sets Keras' global dtype policy to `name` inside the block only.
+
+    Layers take the global policy when they are created, so a model built in
+    the block computes under `name` (e.g. "mixed_bfloat16": bfloat16 compute,
+    float32 variables) and keeps it after the block, while everything built
+    outside is unaffected.
+    """
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def as_float32(model, recipe):
+    """A float32 copy of a model trained under a mixed policy (same weights).
+
+    Mixed policies keep float32 variables, so the copy holds exactly the
+    trained values; it computes, is evaluated and is exported in float32.
+    """
+    if model.dtype_policy.name == "float32":
+        return model
+    copy = build_model(recipe, "float32")
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def evaluation_kwargs(recipe, evaluate_fn):
@@ -157,7 +189,7 @@ def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
     evaluate_fn = analysis.resolve(analysis.EVALUATORS, family) if evaluate else None
     eval_kwargs = evaluation_kwargs(recipe, evaluate_fn) if evaluate else {}
 
-    model = build_model(recipe)
+    model = build_model(recipe, recipe.training["dtype_policy"])
     started = time.time()
     trainer = recipe.training["trainer"]
     if trainer == "fit":
@@ -170,6 +202,7 @@ def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
                           f"{['fit'] + sorted(TRAINERS)}. Received: trainer={trainer!r}")
     wall = time.time() - started
     _check_finite(model, history, recipe)
+    model = as_float32(model, recipe)
 
     results = {
         "entry": recipe.entry,
@@ -178,6 +211,7 @@ def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
         "epochs": len(history.history.get("loss", [])),
         "final_loss": float(history.history["loss"][-1]) if history.history.get("loss") else None,
         "train_seconds": round(wall, 1),
+        "dtype_policy": recipe.training["dtype_policy"],
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                    f"TF {tf.__version__}, Keras {keras.__version__}",
     }

@@ -289,6 +289,10 @@ def tune_from_recipe(recipe_path, out_dir="runs/tune", max_trials=None, epochs=N
         `lambda_sweep.png`.
     """
     recipe = load_recipe(recipe_path)
+    if recipe.training["dtype_policy"] != "float32":
+        raise RecipeError(f"{recipe.path}: `geomae tune` trains in float32 only: remove "
+                          f"[training] dtype_policy or set it to \"float32\". Received: "
+                          f"dtype_policy={recipe.training['dtype_policy']!r}")
     settings = _tune_settings(recipe, max_trials, epochs, overrides)
     folder = Path(out_dir) / (f"{recipe.entry}_{settings['regularizer']}" if overrides
                               else recipe.entry)

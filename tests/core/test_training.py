@@ -129,3 +129,49 @@ def test_cosine_recipe_trains_with_fit_and_bad_schedules_are_named(tmp_path):
     bad.write_text(text.replace("seed = 0", "seed = 0\nlr_schedule = \"linear\""))
     with pytest.raises(RecipeError, match="lr_schedule.*linear"):
         load_recipe(bad)
+
+
+def test_mixed_bfloat16_run_trains_in_bfloat16_and_yields_a_float32_entry(tmp_path):
+    import keras
+
+    from geomae_tf.training.trainer import as_float32
+
+    text = write_tiny(tmp_path / "r.toml", epochs=3, learning_rate=3e-3).read_text()
+    mixed = tmp_path / "mixed.toml"
+    mixed.write_text(text.replace("seed = 0", "seed = 0\ndtype_policy = \"mixed_bfloat16\""))
+    recipe = load_recipe(mixed)
+    built = build_model(recipe, recipe.training["dtype_policy"])
+    # Under the policy: bfloat16 compute, float32 variables; the global policy is untouched.
+    assert {layer.compute_dtype for layer in built.layers if layer.weights} == {"bfloat16"}
+    assert {w.dtype for w in built.weights} == {"float32"}
+    assert keras.config.dtype_policy().name == "float32"
+    # The float32 copy holds exactly the same values and computes in float32.
+    copy = as_float32(built, recipe)
+    assert copy.dtype_policy.name == "float32"
+    for a, b in zip(built.get_weights(), copy.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+    model, results = train(mixed, out_dir=tmp_path / "runs", saved_models=tmp_path / "sm",
+                           verbose=0)
+    losses = [float(row["loss"]) for row in
+              csv.DictReader(open(tmp_path / "runs" / "disk_ae" / "history.csv"))]
+    assert losses[-1] < losses[0]
+    assert results["dtype_policy"] == "mixed_bfloat16"
+    assert model.dtype_policy.name == "float32"
+    assert keras.config.dtype_policy().name == "float32"
+    assert np.isfinite(results["metrics"]["mse"])
+    assert (tmp_path / "sm" / "disk_ae" / "1" / "saved_model.pb").is_file()
+
+
+def test_bad_dtype_policies_are_named(tmp_path):
+    text = write_tiny(tmp_path / "r.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("seed = 0", "seed = 0\ndtype_policy = \"float16\""))
+    with pytest.raises(RecipeError, match=r"`training.dtype_policy` must be one of "
+                                          r"\['float32', 'mixed_bfloat16'\]. Received: "
+                                          r"training.dtype_policy='float16'"):
+        load_recipe(bad)
+    bad.write_text(text.replace("seed = 0", "seed = 0\ndtype_policy = \"mixed_bfloat16\"\n"
+                                            "trainer = \"progressive\""))
+    with pytest.raises(RecipeError, match=r"needs trainer = \"fit\""):
+        load_recipe(bad)

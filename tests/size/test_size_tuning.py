@@ -153,3 +153,13 @@ def test_the_hole_study_recipe_is_a_valid_sweep_for_every_regulariser():
             "regularizer": reg, "lambda_range": [low, high]})
         assert settings["lambdas"][0] == 0.0 and settings["lambdas"][1] == pytest.approx(low)
         assert settings["lambdas"][-1] == pytest.approx(high) and settings["epochs"] == 60
+
+
+def test_a_mixed_precision_recipe_is_refused_by_name(tmp_path):
+    path = tmp_path / "r.toml"
+    path.write_text(TINY.replace("batch_size = 30", "batch_size = 30\n"
+                                                    "dtype_policy = \"mixed_bfloat16\""))
+    with pytest.raises(RecipeError, match=r"trains in float32 only.*"
+                                          r"dtype_policy='mixed_bfloat16'"):
+        tuning.tune_from_recipe(path, out_dir=tmp_path / "tune")
+    assert not (tmp_path / "tune").exists()
