@@ -42,6 +42,7 @@ from pathlib import Path
 import keras
 import keras_tuner as kt
 import numpy as np
+import tensorflow as tf
 from keras_tuner.engine import trial as kt_trial
 
 from geomae_tf import atomic, datasets, validation, zoo
@@ -186,9 +187,11 @@ def fit_disk_autoencoder(model_kwargs=None, data_kwargs=None, epochs=10, batch_s
         verbose: Keras verbosity.
 
     Returns:
-        (model, history dict).
+        (model, history dict). The same seed gives the same weights on a CPU
+        (op determinism is enabled, as `geomae train` does).
     """
     keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
     model = zoo.disk_autoencoder(**(model_kwargs or {}))
     data = disks.training_dataset(**{"mode": "fixed", **(data_kwargs or {}),
                                      "batch_size": batch_size, "seed": seed})
@@ -308,6 +311,7 @@ def tune_from_recipe(recipe_path, out_dir="runs/tune", max_trials=None, epochs=N
 
     image_size = int(recipe.model.get("image_size", disks.IMAGE_SIZE))
     seed = recipe.training["seed"]
+    tf.config.experimental.enable_op_determinism()   # same seed, same sweep (as train)
     train_data = datasets.DATASETS[recipe.dataset].training_dataset(**recipe.data_kwargs())
     hole = tuple(float(v) for v in settings["hole"])
     x_val = band_disks(settings["n_val"], hole, settings["val_seed"], image_size,

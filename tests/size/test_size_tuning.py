@@ -163,3 +163,12 @@ def test_a_mixed_precision_recipe_is_refused_by_name(tmp_path):
                                           r"dtype_policy='mixed_bfloat16'"):
         tuning.tune_from_recipe(path, out_dir=tmp_path / "tune")
     assert not (tmp_path / "tune").exists()
+
+
+def test_fit_disk_autoencoder_same_seed_same_weights():
+    """The example scripts' runs are reproducible: op determinism is on, as in train."""
+    runs = [tuning.fit_disk_autoencoder(data_kwargs={"n_train": 60}, epochs=2,
+                                        batch_size=30, seed=5)[0].get_weights()
+            for _ in range(2)]
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
