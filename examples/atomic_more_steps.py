@@ -11,10 +11,12 @@ stream of another seed than its training) for `--rounds` rounds of
 before the first round and after each one. The images of the curve (seed
 777) are not the entry's evaluation images (seed 20231).
 
-Session 4 (2 CPU cores, about 250 images/s): 5 rounds of 1000 steps (62% more
-steps than the entry's 8,000), lr 2e-4, 25 min. Recall went from 0.660 to
-0.675, precision from 0.784 to 0.797, RMSE from 0.84 to 0.81 px, amplitude
-error from 24% to 22%.
+Session 4 (2 CPU cores, about 250 images/s), on session 3's entry: 5 rounds
+of 1000 steps (62% more steps than its 8,000), lr 2e-4, 25 min. Recall went
+from 0.660 to 0.675, precision from 0.784 to 0.797, RMSE from 0.84 to 0.81 px,
+amplitude error from 24% to 22%. The entry has since been retrained for
+20,000 steps (session 5, README); this script continues whichever entry is
+installed.
 
 Usage:
     python examples/atomic_more_steps.py                      # 5 x 1000 steps
