@@ -209,10 +209,15 @@ def main():
                                upsampling=args.upsampling)
     enc_macs = layer_macs(model.encoder)
     block_macs = layer_macs(model.block)
-    forward_flops = 2.0 * (enc_macs + args.k * block_macs)
-    train_flops = 3.0 * forward_flops
-    executed_flops = 3.0 * 2.0 * (layer_macs(model.encoder, executed=True)
-                                  + args.k * layer_macs(model.block, executed=True))
+
+    def training_flops(executed):
+        """x2 for a forward pass, x3 for a training step; the block counted k times."""
+        return 3.0 * 2.0 * (layer_macs(model.encoder, executed=executed)
+                            + args.k * layer_macs(model.block, executed=executed))
+
+    train_flops = training_flops(executed=False)
+    forward_flops = train_flops / 3.0
+    executed_flops = training_flops(executed=True)
     images, _ = spikes.make_spikes(args.batch_size, seed=1, image_size=args.image_size)
 
     load_before = os.getloadavg()[0]

@@ -45,6 +45,14 @@ def family_of(recipe):
                       f"[evaluation] family to one of {sorted(analysis.EVALUATORS)}")
 
 
+def seed_run(seed):
+    """Seeds Python, NumPy and TensorFlow and enables op determinism, so that
+    the same seed gives the same weights on a CPU (`train`, and the example
+    scripts' `tuning.fit_disk_autoencoder`)."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
 def build_model(recipe, dtype_policy="float32"):
     """The untrained model of a recipe, its layers under `dtype_policy`."""
     with dtype_policy_scope(dtype_policy):
@@ -181,8 +189,7 @@ def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
     """
     recipe = load_recipe(recipe_path)
     seed = recipe.training["seed"]
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    seed_run(seed)
     run_dir = Path(out_dir) / recipe.entry
     run_dir.mkdir(parents=True, exist_ok=True)
     family = family_of(recipe)

@@ -190,8 +190,7 @@ def fit_disk_autoencoder(model_kwargs=None, data_kwargs=None, epochs=10, batch_s
         (model, history dict). The same seed gives the same weights on a CPU
         (op determinism is enabled, as `geomae train` does).
     """
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    trainer.seed_run(seed)
     model = zoo.disk_autoencoder(**(model_kwargs or {}))
     data = disks.training_dataset(**{"mode": "fixed", **(data_kwargs or {}),
                                      "batch_size": batch_size, "seed": seed})
