@@ -74,8 +74,13 @@ def print_table(name, metrics):
     table = np.asarray(metrics["table"])
     print(f"\n{name}: |corr| (rows: latent axes; fresh ellipses, n = {metrics['n_test']})")
     print("        " + "".join(f"{a:>12}" for a in analysis.ATTRIBUTES))
-    for i, row in enumerate(table):
-        print(f"  z{i + 1}    " + "".join(f"{v:12.3f}" for v in row))
+    for i, (row, ranks) in enumerate(zip(table, metrics["table_spearman"])):
+        print(f"  z{i + 1}    " + "".join(f"{v:12.3f}" for v in row)
+              + "   (Spearman " + ", ".join(f"{v:.3f}" for v in ranks) + ")")
+    for i, d in enumerate(metrics.get("elongation_directions", []), start=2):
+        print(f"  z{i} follows the elongation at {d['angle_deg']:+.1f} deg, "
+              f"{d['grid_offset_deg']:.1f} deg off the grid's directions "
+              f"(fit |corr| {d['fit_corr']:.3f})")
     print(f"  max |corr| between latent axes: {metrics['latent_abs_corr_max']:.3f}   "
           f"MSE: {metrics['mse']:.5f}")
     if "mse_by_components" in metrics:

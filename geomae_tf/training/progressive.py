@@ -190,10 +190,10 @@ def fit_recipe(model, recipe, run_dir, verbose="auto", epochs=None):
 
     Uses the recipe's [training] keys as they are: `epochs` (per stage: one
     int for every stage, or a list with one per stage, e.g. [30, 60, 60]),
-    `batch_size`, `learning_rate`, `steps_per_epoch`, `loss`; lambda is the
-    model's `lambda_cov` ([model] section). Optional keys, when the recipe
-    schema allows them: `beta_1` (default 0.9), `cosine_decay` (default
-    True: the learning rate decays along a cosine within each stage). Each
+    `batch_size`, `learning_rate`, `steps_per_epoch`, `loss`, `beta_1`
+    (Adam's), `lr_schedule` ("cosine": the learning rate decays along a
+    cosine within each stage; "constant", the recipe default, as the public
+    reference); lambda is the model's `lambda_cov` ([model] section). Each
     stage gets its own backup folder (`backup/stage<k>`); a finished stage
     writes `stage<k>.weights.h5` and is skipped when the run is started
     again.
@@ -228,7 +228,7 @@ def fit_recipe(model, recipe, run_dir, verbose="auto", epochs=None):
                               training["learning_rate"],
                               training["loss"], training["steps_per_epoch"], stage_callbacks,
                               verbose, training.get("beta_1", 0.9),
-                              training.get("cosine_decay", True))
+                              training.get("lr_schedule", "constant") == "cosine")
         losses = history.history.get("loss", [])
         if losses and not np.all(np.isfinite(losses)):
             histories.append((stage, history))

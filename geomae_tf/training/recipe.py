@@ -42,10 +42,14 @@ TRAINING_DEFAULTS = {
     "loss": "mse",
     "trainer": "fit",
     "lr_schedule": "constant",
+    "beta_1": 0.9,
     "dtype_policy": "float32",
 }
-#: Learning-rate schedules: "constant", or "cosine" (decay to 1% of the rate
-#: over the whole run, keras.optimizers.schedules.CosineDecay).
+#: Learning-rate schedules: "constant", or "cosine" (keras.optimizers.schedules.
+#: CosineDecay: to 1% of the rate over the whole run; with the progressive
+#: trainer, to 5% within each stage, each stage having its own optimizer).
+#: `beta_1` is Adam's first-moment decay (Keras' default 0.9; the public PCA-AE
+#: reference uses 0.5).
 LR_SCHEDULES = ("constant", "cosine")
 #: Keras dtype policies a run may train under: "float32", or "mixed_bfloat16"
 #: (bfloat16 compute, float32 variables; CPUs with AVX512-BF16 and recent
@@ -174,6 +178,10 @@ def load_recipe(path):
         validation.check_choice("training.loss", training["loss"], {"mse", "bce"})
         validation.check_choice("training.lr_schedule", training["lr_schedule"],
                                 set(LR_SCHEDULES))
+        beta_1 = validation.check_float("training.beta_1", training["beta_1"], minimum=0.0)
+        if beta_1 >= 1.0:
+            raise ValueError(f"`training.beta_1` must be in [0, 1) (Adam's first-moment "
+                             f"decay). Received: beta_1={beta_1!r}")
         validation.check_choice("training.dtype_policy", training["dtype_policy"],
                                 set(DTYPE_POLICIES))
         if training["dtype_policy"] != "float32" and training["trainer"] != "fit":

@@ -117,13 +117,14 @@ def test_cosine_schedule_decays_to_one_percent_over_the_run(tmp_path):
 def test_cosine_recipe_trains_with_fit_and_bad_schedules_are_named(tmp_path):
     text = write_tiny(tmp_path / "r.toml", n_train=60, batch_size=30, epochs=2).read_text()
     good = tmp_path / "cosine.toml"
-    good.write_text(text.replace("seed = 0", "seed = 0\nlr_schedule = \"cosine\""))
+    good.write_text(text.replace("seed = 0", "seed = 0\nlr_schedule = \"cosine\"\nbeta_1 = 0.5"))
     recipe = load_recipe(good)
     model = build_model(recipe)
     history = fit(model, recipe, tmp_path / "run", verbose=0)
     # 2 epochs of 2 steps: the optimizer's rate ends at 1% of the recipe's.
     assert int(model.optimizer.iterations) == 4
     assert float(model.optimizer.learning_rate) == pytest.approx(1e-5)
+    assert float(model.optimizer.beta_1) == 0.5
     assert np.all(np.isfinite(history.history["loss"]))
     bad = tmp_path / "bad.toml"
     bad.write_text(text.replace("seed = 0", "seed = 0\nlr_schedule = \"linear\""))

@@ -97,3 +97,32 @@ def test_epochs_may_be_given_per_stage(tmp_path):
                     .replace('trainer = "progressive"', 'trainer = "fit"'))
     with pytest.raises(ValueError, match="only with"):
         load_recipe(path)
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_the_progressive_trainer_follows_the_recipes_optimizer_keys(tmp_path, schedule):
+    """`beta_1` and `lr_schedule` reach each stage's Adam: "constant" keeps the
+    learning rate (the public reference), "cosine" decays it within the stage."""
+    path = tmp_path / "pca_ae_tiny.toml"
+    path.write_text(RECIPE.replace("loss = \"bce\"",
+                                   f"loss = \"bce\"\nbeta_1 = 0.5\nlr_schedule = \"{schedule}\""))
+    recipe = load_recipe(path)
+    from geomae_tf import zoo
+
+    model = zoo.FACTORIES[recipe.factory](**recipe.model)
+    fit_recipe(model, recipe, tmp_path / "run", verbose=0)
+    assert float(model.optimizer.beta_1) == 0.5
+    rate = float(np.asarray(model.optimizer.learning_rate))
+    if schedule == "constant":
+        assert rate == pytest.approx(1e-3)
+    else:
+        assert rate < 0.5e-3
+
+
+@pytest.mark.parametrize("value, match", [(1.0, r"\[0, 1\)"), (-0.1, "beta_1"),
+                                          ("\"x\"", "real number")])
+def test_a_bad_beta_1_is_named(tmp_path, value, match):
+    path = tmp_path / "pca_ae_tiny.toml"
+    path.write_text(RECIPE.replace("loss = \"bce\"", f"loss = \"bce\"\nbeta_1 = {value}"))
+    with pytest.raises(ValueError, match=match):
+        load_recipe(path)
