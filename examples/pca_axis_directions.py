@@ -18,8 +18,8 @@ codes the elongation:
 With `--restarts SEED ...` it also retrains stage 2 of the zoo entry from
 the entry's stage 1, once per seed (same images, the recipe's stage-2
 settings), and prints, for each restart, the direction its new axis follows
-(`elongation_directions`) and its table entries. About 10 minutes per
-restart on 2 CPU cores.
+(`elongation_directions`) and its table entries. A restart took 744 s on
+2 CPU cores, partly shared (seed 2).
 
     python examples/pca_axis_directions.py
     python examples/pca_axis_directions.py --restarts 2 3
