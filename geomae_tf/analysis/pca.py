@@ -111,6 +111,32 @@ def multiple_correlation(z, attribute):
     return abs(_corr(design @ coef, y, "pearson"))
 
 
+def _exact_codes(factors):
+    """The exact codes of the ellipses' geometry (see `ideal_code_table`): the
+    area pi a b and the log aspect ratio along the h/v and the diagonal
+    directions, u = log(a/b) cos 2θ and v = log(a/b) sin 2θ."""
+    for key in ("a", "b", "rotation"):
+        if key not in factors:
+            raise ValueError(f"`factors` must hold 'a', 'b' and 'rotation'. "
+                             f"Received keys: {sorted(factors)}")
+    a, b = (np.asarray(factors[k], np.float64) for k in ("a", "b"))
+    if np.any(a <= 0) or np.any(b <= 0):
+        raise ValueError("`factors` semi-axes 'a' and 'b' must be positive.")
+    theta = np.deg2rad(np.asarray(factors["rotation"], np.float64))
+    elongation = np.log(a / b)
+    return np.pi * a * b, elongation * np.cos(2 * theta), elongation * np.sin(2 * theta)
+
+
+def _orientation(cos_part, sin_part):
+    """The ellipse orientation (degrees, in [-90, 90)) that a direction of the
+    elongation plane stands for, and its distance to the nearest multiple of
+    45 degrees (the h/v and diagonal directions of the pixel grid)."""
+    angle = float(np.degrees(np.arctan2(sin_part, cos_part)) / 2.0)
+    angle = (angle + 90.0) % 180.0 - 90.0
+    offset = abs(angle) % 45.0
+    return angle, float(min(offset, 45.0 - offset))
+
+
 def elongation_directions(z, factors):
     """Which direction of the elongation plane each latent axis follows.
 
@@ -133,21 +159,13 @@ def elongation_directions(z, factors):
         how much of the axis is elongation).
     """
     z = validation.check_codes(z)
-    for key in ("a", "b", "rotation"):
-        if key not in factors:
-            raise ValueError(f"`factors` must hold 'a', 'b' and 'rotation'. "
-                             f"Received keys: {sorted(factors)}")
-    a, b = (np.asarray(factors[k], np.float64) for k in ("a", "b"))
-    theta = np.deg2rad(np.asarray(factors["rotation"], np.float64))
-    e = np.log(a / b)
-    design = np.column_stack([e * np.cos(2 * theta), e * np.sin(2 * theta), np.ones(len(e))])
+    _, u, v = _exact_codes(factors)
+    design = np.column_stack([u, v, np.ones(len(u))])
     out = []
     for i in range(z.shape[1]):
         coef, *_ = np.linalg.lstsq(design, z[:, i], rcond=None)
-        angle = float(np.degrees(np.arctan2(coef[1], coef[0])) / 2.0)
-        angle = (angle + 90.0) % 180.0 - 90.0
-        offset = abs(angle) % 45.0
-        out.append({"angle_deg": angle, "grid_offset_deg": float(min(offset, 45.0 - offset)),
+        angle, offset = _orientation(coef[0], coef[1])
+        out.append({"angle_deg": angle, "grid_offset_deg": offset,
                     "fit_corr": abs(_corr(design @ coef, z[:, i], "pearson"))})
     return out
 
@@ -202,9 +220,9 @@ def sample_elongation_directions(images, n_components=2, radius_fraction=0.95):
     out = []
     for i in order:
         # rows grow downwards while `rotation` turns counter-clockwise as displayed
-        angle = float(np.degrees(np.arctan2(-s[i], c[i])) / 2.0)
-        out.append({"angle_deg": (angle + 90.0) % 180.0 - 90.0,
-                    "variance": float(singular[i] ** 2 / n), "quadrupole": float(strength[i])})
+        angle, _ = _orientation(c[i], -s[i])
+        out.append({"angle_deg": angle, "variance": float(singular[i] ** 2 / n),
+                    "quadrupole": float(strength[i])})
     return out
 
 
@@ -246,20 +264,10 @@ def ideal_code_table(factors, attributes):
         entries; the key keeps its historical name, they are not a ceiling),
         `worst_off_diagonal` (its largest off-diagonal entry).
     """
-    for key in ("a", "b", "rotation"):
-        if key not in factors:
-            raise ValueError(f"`factors` must hold 'a', 'b' and 'rotation'. "
-                             f"Received keys: {sorted(factors)}")
+    codes = np.stack(_exact_codes(factors), axis=1)
     missing = [name for name in ATTRIBUTES if name not in attributes]
     if missing:
         raise ValueError(f"`attributes` must hold {list(ATTRIBUTES)}. Missing: {missing}")
-    a, b = (np.asarray(factors[k], np.float64) for k in ("a", "b"))
-    if np.any(a <= 0) or np.any(b <= 0):
-        raise ValueError("`factors` semi-axes 'a' and 'b' must be positive.")
-    theta = np.deg2rad(np.asarray(factors["rotation"], np.float64))
-    elongation = np.log(a / b)
-    codes = np.stack([np.pi * a * b, elongation * np.cos(2 * theta),
-                      elongation * np.sin(2 * theta)], axis=1)
     table = correlation_table(codes, {name: attributes[name] for name in ATTRIBUTES})
     return {"table": table, "codes": ["area", "log_ratio_hv", "log_ratio_diag"],
             "ratio_ceiling": {"hv_ratio": float(table[1, 1]),
@@ -363,9 +371,10 @@ def evaluate(model, n_test=1000, seed=20_190_401, renderer="monte_carlo", n_samp
         j = 1..k: it must decrease); with 3 or more axes,
         `ratio_multiple_corr` (see `multiple_correlation`) and
         `ratio_ideal_axis_corr`, what the exact log-aspect-ratio axes reach
-        on these images (a reference point, not a ceiling), with `ideal_table` and `ideal_worst_off_diagonal`, the table
-        of exact codes and its largest other entry (see `ideal_code_table`),
-        and `elongation_directions` of axes 2 and 3 (see there).
+        on these images (a reference point, not a ceiling), with
+        `ideal_table` and `ideal_worst_off_diagonal`, the table of exact codes
+        and its largest other entry (see `ideal_code_table`), and
+        `elongation_directions` of axes 2 and 3 (see there).
     """
     n_test = validation.check_int("n_test", n_test, minimum=10)
     images, factors, attrs = fresh_ellipses(n_test, seed, model.image_shape[0], renderer,

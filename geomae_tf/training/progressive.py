@@ -227,8 +227,8 @@ def fit_recipe(model, recipe, run_dir, verbose="auto", epochs=None):
         history = train_stage(model, stage, data, n_epochs[stage - 1],
                               training["learning_rate"],
                               training["loss"], training["steps_per_epoch"], stage_callbacks,
-                              verbose, training.get("beta_1", 0.9),
-                              training.get("lr_schedule", "constant") == "cosine")
+                              verbose, training["beta_1"],
+                              training["lr_schedule"] == "cosine")
         losses = history.history.get("loss", [])
         if losses and not np.all(np.isfinite(losses)):
             histories.append((stage, history))

@@ -142,7 +142,7 @@ def fit(model, recipe, run_dir, verbose="auto", epochs=None):
     data = datasets.DATASETS[recipe.dataset].training_dataset(**recipe.data_kwargs())
     epochs = epochs or training["epochs"]
     rate = run_learning_rate(training, data, epochs)
-    model.compile(optimizer=keras.optimizers.Adam(rate, beta_1=training.get("beta_1", 0.9)),
+    model.compile(optimizer=keras.optimizers.Adam(rate, beta_1=training["beta_1"]),
                   loss=_loss(training["loss"]))
     run_dir = Path(run_dir)
     callbacks = [
