@@ -1,4 +1,4 @@
-"""Throughput of the disk autoencoder (issue 2): training fed from in-memory
+"""Throughput of the disk autoencoder (JMIV 2020, Table 1 network): training fed from in-memory
 arrays against the on-the-fly `tf.data` pipelines, and SavedModel inference.
 
 Usage:

@@ -1,7 +1,7 @@
 """
 Title: The atomic autoencoder under another Keras backend (JAX), same numbers.
-Reproduces: the README's check that the GPU path of issue 6 (Keras 3 with
-`KERAS_BACKEND=jax`, no TensorFlow, see ../shared/ECOSYSTEM_NOTES.md) computes
+Reproduces: the check (docs/atomic.md) that the GPU path (Keras 3 with
+`KERAS_BACKEND=jax`, no TensorFlow) computes
 the same network as TensorFlow (Newson and Traonmilin 2023, section 2.3).
 
 The model code (`AtomicDecoder`, `UpsampleConv2D`, the factory) uses
@@ -14,7 +14,7 @@ another backend's file and prints the largest differences.
 The images come from a `.npy` file (`--images`), so that the JAX run needs
 neither TensorFlow nor tf.data; write it once on the TensorFlow side.
 
-Session 5 (jax 0.10.2 on the CPU, in a virtual environment without
+Measured 2026-11-21, v0.1.2 (jax 0.10.2 on the CPU, in a virtual environment without
 TensorFlow): outputs equal to TensorFlow's within 1.8e-6 (values up to 0.95),
 and 10 epochs of `fit` (Adam 1e-3, batch 8, 16 images) gave the same ten
 losses as TensorFlow to the 4 digits printed.

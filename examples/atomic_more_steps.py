@@ -1,7 +1,7 @@
 """
 Title: Does more training help the atomic autoencoder recover spikes?
-Reproduces: the learning curve behind the README's "more steps" numbers for
-`atomic_spikes` (Newson and Traonmilin 2023, section 3; issue 6).
+Reproduces: the learning curve behind the "more steps" numbers of docs/atomic.md
+for `atomic_spikes` (Newson and Traonmilin 2023, section 3).
 
 Continues the trained zoo entry `atomic_spikes` on fresh spike images (a
 stream of another seed than its training) for `--rounds` rounds of
@@ -11,11 +11,12 @@ stream of another seed than its training) for `--rounds` rounds of
 before the first round and after each one. The images of the curve (seed
 777) are not the entry's evaluation images (seed 20231).
 
-Session 4 (2 CPU cores, about 250 images/s), on session 3's entry: 5 rounds
+Measured 2026-11-21, v0.1.1 (2 CPU cores, about 250 images/s), on the v0.1.1 entry
+(8,000 float32 steps): 5 rounds
 of 1000 steps (62% more steps than its 8,000), lr 2e-4, 25 min. Recall went
 from 0.660 to 0.675, precision from 0.784 to 0.797, RMSE from 0.84 to 0.81 px,
 amplitude error from 24% to 22%. The entry has since been retrained for
-20,000 steps (session 5, README); this script continues whichever entry is
+20,000 steps (v0.1.2, docs/atomic.md); this script continues whichever entry is
 installed.
 
 Usage:

@@ -87,7 +87,7 @@ def print_table(name, metrics):
         print("  MSE with the first 1..k axes: "
               + ", ".join(f"{v:.5f}" for v in metrics["mse_by_components"]))
     if "targets" in metrics:
-        print(f"  targets (issue 5) met: {metrics['targets']['met']}  {metrics['targets']}")
+        print(f"  targets (PCA-AE talk, slides 46-50) met: {metrics['targets']['met']}  {metrics['targets']}")
 
 
 def main(argv=None):

@@ -1,6 +1,7 @@
-"""What sets the PCA-AE's correlation-table entries on ellipses (issue 5).
+"""What sets the PCA-AE's correlation-table entries on ellipses (PCA-AE talk,
+slides 46-50).
 
-The issue's targets are Pearson |corr| entries between the latent axes and
+The zoo's targets are Pearson |corr| entries between the latent axes and
 three image attributes (area; horizontal/vertical ratio; diagonal ratio; see
 `geomae_tf.analysis.pca`). This script measures, on the evaluation's 1000
 fresh ellipses, the three things that set them besides how well an axis

@@ -2,7 +2,7 @@
 
 The comparison of the PCA-AE papers (Pham, Ladjal and Newson, JMIV 2022,
 section 5; PCA-AE talks, slides 49-51), measured the way the
-disentanglement literature measures (issue 7): every baseline has the
+disentanglement literature measures (MIG, DCI, SAP): every baseline has the
 PCA-AE's encoder and decoder shapes (`geomae_tf.models.pca.plain_autoencoder`
 and `vae`), so only the training of the latent differs. On fresh data of
 each dataset the script reports
@@ -11,7 +11,7 @@ each dataset the script reports
 - MIG, DCI (disentanglement, completeness, informativeness) and SAP against
   the ground-truth factors (ellipses: semi-axes a, b and rotation; grey
   disks: radius and grey level), `geomae_tf.analysis.disentanglement`,
-- the attribute-correlation table of issue 5 (ellipses: area, h/v ratio,
+- the attribute-correlation table of the PCA-AE talk (ellipses: area, h/v ratio,
   diagonal ratio; grey disks: radius, grey level, area) and the largest
   |corr| between two latent axes,
 - the training budget of each model (optimizer steps, images, seconds),

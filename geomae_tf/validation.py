@@ -63,7 +63,7 @@ def check_images(images, *, name="images", size=None, channels=1, value_range=(0
     """Validates a batch of images in the package's convention.
 
     Images are float32 in [0, 1], channels-last, shaped `(N, H, W, 1)`
-    (CONTRACT.md, "Data conventions").
+    (the package's data conventions).
 
     Args:
         images: array-like. The batch to check.
@@ -111,7 +111,7 @@ def check_images(images, *, name="images", size=None, channels=1, value_range=(0
 
 
 def check_signals(signals, *, name="signals", length=None):
-    """Validates 1-D signals shaped `(N, n, 1)` (CONTRACT.md)."""
+    """Validates 1-D signals shaped `(N, n, 1)` (the package's data conventions)."""
     array = np.asarray(signals)
     if not np.issubdtype(array.dtype, np.floating):
         raise TypeError(f"`{name}` must be a float array. Received: {name} with dtype "

@@ -1,7 +1,7 @@
 """1-D Diracs: the data of JMIV 2020, section 5 (position).
 
 Two kinds of Dirac of length n (64 by default), positions in sample units
-0 .. n - 1 (CONTRACT.md):
+0 .. n - 1 (the package's data conventions):
 - `mode="onehot"`: one-hot vectors at integer positions a (sections 5.1-5.3,
   the encoder's data; also the decoder's failure case of section 5.4).
 - `mode="continuous"`: triangular Diracs y_a(t) = max(0, 1 - |t - a|)

@@ -3,7 +3,7 @@
 An image is x = g_sigma * 1_E sampled at the pixel centres (pixel (i, j) has
 its centre at (i, j)): the indicator of a filled ellipse centred at
 ((H-1)/2, (W-1)/2), blurred by a Gaussian of standard deviation sigma
-(CONTRACT.md: 64x64, semi-axes U(2, 32) px, rotation U(0, 90) degrees,
+(defaults: 64x64, semi-axes U(2, 32) px, rotation U(0, 90) degrees,
 sigma = 0.5 px). Three factors: the semi-axis `a` along the direction at
 `rotation` degrees counter-clockwise from the horizontal (as displayed, rows
 pointing down), the semi-axis `b` perpendicular to it, and `rotation`.

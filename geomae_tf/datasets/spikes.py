@@ -7,7 +7,7 @@ of standard deviation sigma = 2 px, sampled at the pixel centres:
 
 so a spike's peak value is its amplitude a_s ~ U(0.5, 1). The centres t_s
 are continuous (off the grid), at least 2 sigma from the border and from
-each other (CONTRACT.md). Pixel (i, j) has its centre at (i, j): a position
+each other (the package's defaults). Pixel (i, j) has its centre at (i, j): a position
 is `(row, column)` in pixel units.
 
 Where spikes are close, their sum can exceed 1 at a pixel; such an image is

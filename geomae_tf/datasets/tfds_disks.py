@@ -34,7 +34,7 @@ class GeomaeDisks(tfds.core.GeneratorBasedBuilder):
     """Centred blurred disks of random radius (JMIV 2020, section 4.1)."""
 
     VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "First release: disks of CONTRACT.md."}
+    RELEASE_NOTES = {"1.0.0": "First release: the package's default disks."}
     BUILDER_CONFIGS = [
         DisksConfig(name="default", description="3000 training and 1000 test disks."),
         DisksConfig(name="tiny", description="6 training and 4 test disks (tests).",

@@ -22,7 +22,7 @@ FACTORIES = {
     "atomic_autoencoder": atomic_autoencoder,
     "disk_autoencoder": disk_autoencoder,
     "pca_autoencoder": pca_autoencoder,
-    "plain_autoencoder": plain_autoencoder,  # the PCA-AE's baselines (issue 7)
+    "plain_autoencoder": plain_autoencoder,  # the PCA-AE's baselines (JMIV 2022, section 5)
     "position_decoder": position_decoder,
     "position_encoder": position_encoder,
     "vae": vae,

@@ -1,4 +1,4 @@
-"""Spike images (CONTRACT.md defaults): sums of off-grid Gaussian spikes."""
+"""Spike images (the package's defaults): sums of off-grid Gaussian spikes."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""SavedModel export with the signatures of CONTRACT.md, reloaded through TF."""
+"""SavedModel export with the zoo's serving signatures, reloaded through TF."""
 
 import os
 import shutil

@@ -23,7 +23,7 @@ def test_disk_ae_is_trained_and_reconstructs_fresh_disks():
     mse = float(np.mean((ae.reconstruct(images) - images) ** 2))
     assert mse < 1e-3
     z = ae.encode(images)[:, 0]
-    # the code is monotone in the radius (issue 2: |Spearman| >= 0.999)
+    # the code is monotone in the radius (JMIV 2020, Fig. 3: |Spearman| >= 0.999)
     assert abs(stats.spearmanr(z, factors["radius"]).statistic) >= 0.999
     loaded = zoo.load("disk_ae")
     np.testing.assert_allclose(loaded.encode(images), ae.encode(images), atol=1e-6)

@@ -1,4 +1,4 @@
-"""The VAE / beta-VAE baselines of the PCA-AE comparison (issue 7; JMIV 2022, section 5)."""
+"""The VAE / beta-VAE baselines of the PCA-AE comparison (JMIV 2022, section 5)."""
 
 import keras
 import numpy as np

@@ -1,4 +1,4 @@
-"""Regularised disk autoencoders export and reload like every autoencoder (CONTRACT.md).
+"""Regularised disk autoencoders export and reload like every autoencoder (the zoo's signatures).
 
 The two regularisers that add layers (the latent-distance loss and the input
 noise) are exported; weight decay only adds kernel regularisers, which
