@@ -1,4 +1,4 @@
-"""The `geomae` command line: train, tune, evaluate, export, figures, demo.
+"""The `geomae` command line: train, tune, evaluate, export, figures, demo, navigate.
 
 Exit codes: 0 success, 1 failure while running (e.g. training diverged),
 2 bad arguments (unknown entry, bad recipe, bad option), as argparse does.
@@ -96,6 +96,34 @@ def cmd_tune(args):
     tuning.tune_from_recipe(args.recipe, out_dir=args.out_dir, max_trials=args.max_trials)
 
 
+def _reference(text):
+    """`--reference`: a training sample's index, or "mean"."""
+    if text == "mean":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int (a training sample) or 'mean', "
+                                         f"not {text!r}") from None
+
+
+def cmd_navigate(args):
+    from geomae_tf.analysis import navigation
+
+    entry = _entries([args.entry])[0]
+    result = navigation.navigate_entry(
+        entry, out_dir=args.out, n_codes=args.n_codes, recipe=args.recipe,
+        reference=args.reference, block=args.block, steps=args.steps,
+        quantile=args.quantile, fps=args.fps, atom_only=args.atom_only)
+    if result["block"] is not None:
+        print(f"{entry}: block {result['block']} (coordinates {result['axes']})")
+    for gif, strip in zip(result["gifs"], result["strips"]):
+        print(gif)
+        print(strip)
+    print(result["npz"])
+
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="geomae", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -146,6 +174,29 @@ def build_parser():
     p.add_argument("--out", default="demo_output")
     p.add_argument("--full", action="store_true", help="full-size held-out sets")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("navigate", help="sweep latent coordinates of an entry: GIFs and "
+                                        "PNG strips between the training codes' bounds")
+    p.add_argument("entry", help="a zoo entry with a decoder, e.g. atomic_spikes")
+    p.add_argument("--block", type=int, default=None,
+                   help="atomic entries: the block (from 0) whose d0 coordinates are swept "
+                        "(default: the brightest atom of the reference)")
+    p.add_argument("--steps", type=int, default=16, help="frames per GIF")
+    p.add_argument("--quantile", type=float, default=0.01,
+                   help="bounds: this quantile and 1 - it of the training codes "
+                        "(0: min and max)")
+    p.add_argument("--reference", type=_reference, default=0,
+                   help="the other coordinates' values: a training sample's code (its "
+                        "index) or 'mean'")
+    p.add_argument("--n-codes", type=int, default=1000,
+                   help="training inputs encoded for the bounds")
+    p.add_argument("--fps", type=float, default=8.0, help="GIF frames per second")
+    p.add_argument("--atom-only", action="store_true",
+                   help="atomic entries: show the swept block's atom alone")
+    p.add_argument("--recipe", default=None,
+                   help="the entry's recipe (default: zoo/<entry>.toml)")
+    p.add_argument("--out", default="navigation", help="folder of the GIFs and strips")
+    p.set_defaults(func=cmd_navigate)
     return parser
 
 

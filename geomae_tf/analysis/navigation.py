@@ -1,0 +1,503 @@
+"""Navigating a latent space: one coordinate at a time, as GIFs and PNG strips.
+
+A sweep moves ONE latent coordinate from its lower to its upper bound while
+the other coordinates stay at a reference code (the code of one training
+image, or the mean of the training codes), and decodes every step. The
+bounds are those of the training codes: by default their 1st and 99th
+percentiles (`quantile=0.01`; `quantile=0` gives the minimum and maximum),
+as in the latent navigation of Newson and Traonmilin 2023, section 2.3 and
+Figure 6 (atomic blocks), the PCA-AE talks (slides 49-50) and JMIV 2020,
+Figure 3 (the disk code).
+
+Each swept coordinate gives an animated GIF (one frame per step, written by
+`matplotlib.animation.FuncAnimation` and `PillowWriter`) and a PNG strip;
+`navigate` also saves the sweep (codes, values, decoded outputs) as `.npz`.
+In a GIF frame the decoded image fills the bottom `H * scale` rows, each
+pixel a `scale x scale` square in the grey colormap on [0, 1] (8-bit), under
+a band of `FRAME_BAND` rows that holds the step and the coordinate's value.
+
+Coordinates of an atomic autoencoder are counted as its `block=` arguments
+are in `geomae_tf.analysis.atomic`: from 0, block `i` holding coordinates
+`i * d0 .. i * d0 + d0 - 1` of the code (the paper's z_{i+1}).
+
+The figure helpers build `matplotlib.figure.Figure` objects directly (no
+pyplot, no backend switch) and return them.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from geomae_tf import validation
+from geomae_tf.atomic import atomic_path
+
+#: Steps per sweep (frames per GIF).
+DEFAULT_STEPS = 16
+#: Bounds of a coordinate: its `quantile` and `1 - quantile` over training codes.
+DEFAULT_QUANTILE = 0.01
+#: Training images encoded to estimate the bounds.
+DEFAULT_N_CODES = 1000
+#: Rows of a GIF frame above the image (the step and the value).
+FRAME_BAND = 24
+#: A GIF frame is about this many pixels wide (the image scaled by an integer).
+FRAME_WIDTH = 256
+
+
+# -- what a model decodes ----------------------------------------------------
+def _is_autoencoder(model):
+    return hasattr(model, "encode") and hasattr(model, "decode")
+
+
+def _is_code_decoder(model):
+    """A plain Keras model from a code `(N, d)` (e.g. the position decoder)."""
+    inputs = getattr(model, "inputs", None)
+    return (not _is_autoencoder(model) and inputs is not None and len(inputs) == 1
+            and len(inputs[0].shape) == 2)
+
+
+def check_navigable(model):
+    """`model` if it decodes codes: an autoencoder or a code -> output model."""
+    if not (_is_autoencoder(model) or _is_code_decoder(model)):
+        raise TypeError(f"`model` must be an autoencoder (with encode and decode) or a model "
+                        f"from codes (N, latent_dim) to outputs, such as the position "
+                        f"decoder. Received: model of type {type(model).__name__}")
+    return model
+
+
+def latent_dim_of(model):
+    """The number of latent coordinates `model` decodes."""
+    check_navigable(model)
+    if _is_autoencoder(model):
+        return int(model.latent_dim)
+    return int(model.inputs[0].shape[-1])
+
+
+def _is_atomic(model):
+    return hasattr(model, "block") and hasattr(model, "d0") and hasattr(model, "k")
+
+
+def decode(model, codes, atom_block=None):
+    """Decodes `codes` (N, latent_dim) with `model`, as a numpy array.
+
+    Args:
+        model: an autoencoder, or a model from codes to outputs.
+        codes: array (N, latent_dim).
+        atom_block: None, or (atomic autoencoders only) an int: decode the
+            atom g(z_i) of block `i` alone instead of the whole image.
+
+    Returns:
+        Images (N, H, W, 1) or signals (N, n, 1).
+    """
+    codes = validation.check_codes(codes, name="codes", latent_dim=latent_dim_of(model))
+    if atom_block is not None:
+        _check_atomic(model)
+        atom_block = validation.check_int("atom_block", atom_block, minimum=0,
+                                          maximum=model.k - 1)
+        d0 = model.d0
+        return np.asarray(model.block.predict(codes[:, atom_block * d0:(atom_block + 1) * d0],
+                                              batch_size=256, verbose=0))
+    if _is_autoencoder(model):
+        return np.asarray(model.decode(codes))
+    return np.asarray(model.predict(codes, batch_size=256, verbose=0))
+
+
+def _check_atomic(model):
+    if not _is_atomic(model):
+        raise TypeError(f"`model` must be an atomic autoencoder (with blocks) to navigate "
+                        f"one block. Received: model of type {type(model).__name__}")
+    return model
+
+
+# -- the codes of a sweep ---------------------------------------------------------
+def block_axes(model, block):
+    """The code coordinates of atomic block `block` (counted from 0)."""
+    _check_atomic(model)
+    block = validation.check_int("block", block, minimum=0, maximum=model.k - 1)
+    return list(range(block * model.d0, (block + 1) * model.d0))
+
+
+def axis_label(model, axis):
+    """`z[3]`, or `z[6] (block 2, coord 0)` for an atomic autoencoder."""
+    if _is_atomic(model):
+        return f"z[{axis}] (block {axis // model.d0}, coord {axis % model.d0})"
+    return f"z[{axis}]"
+
+
+def brightest_block(model, code):
+    """The block whose atom g(z_i) has the highest peak for `code` (latent_dim,)."""
+    _check_atomic(model)
+    atoms = model.atoms_from_codes(np.asarray(code, np.float32).reshape(1, -1))
+    return int(np.argmax(atoms.max(axis=(2, 3, 4))[0]))
+
+
+def reference_code(codes, reference=0):
+    """The code the other coordinates stay at during a sweep.
+
+    Args:
+        codes: array (N, latent_dim). Training codes.
+        reference: int (the code of training sample `reference`), "mean" (the
+            mean training code) or an array (latent_dim,) used as it is.
+
+    Returns:
+        float32 array (latent_dim,).
+    """
+    codes = validation.check_codes(codes, name="codes")
+    if isinstance(reference, str):
+        validation.check_choice("reference", reference, {"mean"})
+        return codes.mean(axis=0).astype(np.float32)
+    if isinstance(reference, (int, np.integer)) and not isinstance(reference, bool):
+        index = validation.check_int("reference", int(reference), minimum=0,
+                                     maximum=len(codes) - 1)
+        return codes[index].copy()
+    code = np.asarray(reference, np.float32).reshape(-1)
+    if code.shape != (codes.shape[1],):
+        raise ValueError(f"`reference` must be an int, \"mean\" or a code of "
+                         f"{codes.shape[1]} values. Received: reference with shape "
+                         f"{np.shape(reference)}")
+    return code
+
+
+def sweep_codes(reference, low, high, axes, steps=DEFAULT_STEPS):
+    """Codes that move each axis of `axes` from `low` to `high`, one at a time.
+
+    Args:
+        reference: array (latent_dim,). The other coordinates' values.
+        low, high: arrays (latent_dim,). Bounds of every coordinate.
+        axes: list of int. The coordinates swept.
+        steps: int >= 2. Values per axis, `linspace(low, high, steps)`.
+
+    Returns:
+        (codes (len(axes), steps, latent_dim), values (len(axes), steps)).
+    """
+    reference = np.asarray(reference, np.float32).reshape(-1)
+    low = np.asarray(low, np.float32).reshape(-1)
+    high = np.asarray(high, np.float32).reshape(-1)
+    latent_dim = reference.shape[0]
+    if low.shape != (latent_dim,) or high.shape != (latent_dim,):
+        raise ValueError(f"`low` and `high` must have {latent_dim} values, one per "
+                         f"coordinate. Received: low {low.shape}, high {high.shape}")
+    steps = validation.check_int("steps", steps, minimum=2)
+    axes = [validation.check_int("axes[i]", a, minimum=0, maximum=latent_dim - 1)
+            for a in axes]
+    if not axes:
+        raise ValueError("`axes` must name at least one coordinate. Received: axes=[]")
+    codes = np.repeat(reference[None, None], len(axes), 0).repeat(steps, 1)
+    values = np.stack([np.linspace(low[a], high[a], steps, dtype=np.float32) for a in axes])
+    for i, a in enumerate(axes):
+        codes[i, :, a] = values[i]
+    return codes, values
+
+
+def sweep(model, reference, bounds, axes, steps=DEFAULT_STEPS, atom_block=None):
+    """Decodes the sweep of each axis of `axes` (see `sweep_codes`).
+
+    Args:
+        model: an autoencoder or a model from codes to outputs.
+        reference: array (latent_dim,). See `reference_code`.
+        bounds: (low, high), e.g. from `geomae_tf.analysis.atomic.latent_bounds`.
+        axes: list of int. Coordinates to sweep.
+        steps: int. Values per axis.
+        atom_block: None or int. See `decode`.
+
+    Returns:
+        dict: `axes` (A,), `codes` (A, steps, latent_dim), `values` (A, steps)
+        and `outputs` (A, steps, ...): `outputs[a, s]` is the decoding of
+        `codes[a, s]`.
+    """
+    codes, values = sweep_codes(reference, bounds[0], bounds[1], axes, steps)
+    n_axes, steps, latent_dim = codes.shape
+    outputs = decode(model, codes.reshape(-1, latent_dim), atom_block=atom_block)
+    return {"axes": np.asarray(axes), "codes": codes, "values": values,
+            "outputs": outputs.reshape((n_axes, steps) + outputs.shape[1:])}
+
+
+# -- figures -------------------------------------------------------------------
+def _is_image(output):
+    return np.ndim(output) == 3
+
+
+def frame_scale(width):
+    """The integer magnification of an image `width` pixels wide in a GIF frame."""
+    return max(1, int(round(FRAME_WIDTH / int(width))))
+
+
+def strip_figure(outputs, values, label, title=None):
+    """A row of the decoded outputs of one sweep, each titled by its value.
+
+    Args:
+        outputs: array (steps, H, W, 1) of images, or (steps, n, 1) of signals.
+        values: array (steps,). The swept coordinate's values.
+        label: str. The coordinate's name.
+        title: str or None. The figure's title.
+
+    Returns:
+        A `matplotlib.figure.Figure`.
+    """
+    from matplotlib.figure import Figure
+
+    outputs = np.asarray(outputs)
+    steps = len(outputs)
+    fig = Figure(figsize=(1.1 * steps, 1.5 if _is_image(outputs[0]) else 1.3))
+    axes = fig.subplots(1, steps, squeeze=False)[0]
+    for s, ax in enumerate(axes):
+        if _is_image(outputs[s]):
+            ax.imshow(outputs[s][..., 0], cmap="gray", vmin=0.0, vmax=1.0,
+                      interpolation="nearest")
+        else:
+            ax.plot(outputs[s][:, 0], lw=0.8)
+            ax.set_ylim(min(-0.1, float(outputs.min())), max(1.1, float(outputs.max())))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"{values[s]:+.2f}", fontsize=6)
+    axes[0].set_ylabel(label, fontsize=6)
+    fig.suptitle(title or f"sweep of {label}", fontsize=8)
+    return fig
+
+
+def sweep_animation(outputs, values, label):
+    """The animation of one sweep: one frame per step.
+
+    Images fill the bottom of the frame at `frame_scale(W)` screen pixels
+    per image pixel (nearest neighbour, grey on [0, 1]); signals are drawn
+    as curves. A band of `FRAME_BAND` rows above shows the step and the
+    value (every frame differs, so no frame is merged into the next).
+
+    Returns:
+        (figure, `matplotlib.animation.FuncAnimation`), to save with
+        `PillowWriter` at `dpi=100` (see `save_gif`).
+    """
+    from matplotlib.animation import FuncAnimation
+    from matplotlib.figure import Figure
+
+    outputs = np.asarray(outputs)
+    values = np.asarray(values)
+    steps = len(outputs)
+    image = _is_image(outputs[0])
+    if image:
+        h, w = outputs.shape[1:3]
+        scale = frame_scale(w)
+        width, height = w * scale, h * scale
+    else:
+        width, height = FRAME_WIDTH, FRAME_WIDTH // 2
+    total = height + FRAME_BAND
+    fig = Figure(figsize=(width / 100, total / 100), dpi=100)
+    ax = fig.add_axes((0.0, 0.0, 1.0, height / total))
+    if image:
+        ax.set_axis_off()
+        artist = ax.imshow(outputs[0][..., 0], cmap="gray", vmin=0.0, vmax=1.0,
+                           interpolation="nearest")
+    else:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylim(min(-0.1, float(outputs.min())), max(1.1, float(outputs.max())))
+        (artist,) = ax.plot(outputs[0][:, 0], lw=1.0)
+    text = fig.text(0.5, 1.0 - 0.5 * FRAME_BAND / total, "", ha="center", va="center",
+                    fontsize=7)
+
+    def draw(step):
+        if image:
+            artist.set_data(outputs[step][..., 0])
+        else:
+            artist.set_ydata(outputs[step][:, 0])
+        text.set_text(f"{step + 1}/{steps}  {label} = {values[step]:+.3f}")
+        return artist, text
+
+    return fig, FuncAnimation(fig, draw, frames=steps, blit=False)
+
+
+def save_gif(outputs, values, path, label, fps=8):
+    """Writes the animated GIF of one sweep (see `sweep_animation`) atomically.
+
+    Returns:
+        The path written.
+    """
+    from matplotlib.animation import PillowWriter
+
+    fps = validation.check_float("fps", fps, minimum=0.0, exclusive_minimum=True)
+    fig, animation = sweep_animation(outputs, values, label)
+    with atomic_path(path, suffix=".gif") as tmp:
+        animation.save(tmp, writer=PillowWriter(fps=fps), dpi=100)
+    return Path(path)
+
+
+def save_png(fig, path, dpi=100):
+    """Writes `fig` to `path` as a PNG atomically; returns the path."""
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+    return Path(path)
+
+
+def figure_png(fig, dpi=100):
+    """The PNG bytes of `fig` (e.g. for an `ipywidgets.Image`)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+# -- the whole navigation -----------------------------------------------------------
+def navigate(model, codes, out_dir, name=None, reference=0, block=None, axes=None,
+             steps=DEFAULT_STEPS, quantile=DEFAULT_QUANTILE, fps=8, atom_only=False):
+    """Sweeps latent coordinates of `model` and writes a GIF and a PNG per coordinate.
+
+    Args:
+        model: an autoencoder, or a model from codes to outputs (the position
+            decoder).
+        codes: array (N, latent_dim). Training codes: they set the bounds
+            (and the reference).
+        out_dir: folder of the outputs.
+        name: str or None. Prefix of the files (default: the model's name).
+        reference: int, "mean" or a code. See `reference_code`. Defaults to
+            0 (the first training code).
+        block: None or int. An atomic autoencoder's block (from 0) whose d0
+            coordinates are swept; None sweeps `axes`, or for an atomic
+            autoencoder the block with the brightest atom in the reference.
+        axes: None or list of int. Coordinates to sweep when `block` is None
+            (default: all of them; for an atomic autoencoder, see `block`).
+        steps: int. Frames per GIF. Defaults to 16.
+        quantile: float in [0, 0.5). Bounds are the `quantile` and
+            `1 - quantile` of the training codes. Defaults to 0.01.
+        fps: float. Frames per second of the GIFs. Defaults to 8.
+        atom_only: bool. Atomic autoencoders: show the swept block's atom
+            g(z_i) alone instead of the whole decoded image.
+
+    Returns:
+        dict: `gifs` and `strips` (one path per swept coordinate), `npz` (the
+        sweep: `axes`, `codes`, `values`, `outputs`, `low`, `high`,
+        `reference`, `quantile`, `frame_scale`, `frame_band`), `block`,
+        `axes`, and the `sweep` itself (see `sweep`).
+    """
+    from geomae_tf.analysis.atomic import latent_bounds
+
+    check_navigable(model)
+    latent_dim = latent_dim_of(model)
+    codes = validation.check_codes(codes, name="codes", latent_dim=latent_dim)
+    ref = reference_code(codes, reference)
+    if not isinstance(atom_only, bool):
+        raise TypeError(f"`atom_only` must be a bool. Received: atom_only={atom_only!r}")
+    if block is None and axes is None and _is_atomic(model):
+        block = brightest_block(model, ref)
+    if block is not None:
+        if axes is not None:
+            raise ValueError(f"`axes` and `block` are exclusive: give one. Received: "
+                             f"axes={axes!r}, block={block!r}")
+        axes = block_axes(model, block)
+    elif axes is None:
+        axes = list(range(latent_dim))
+    if atom_only and block is None:
+        raise ValueError("`atom_only` needs an atomic autoencoder and its `block`. "
+                         f"Received: atom_only=True with block=None and model of type "
+                         f"{type(model).__name__}")
+    low, high = latent_bounds(codes, quantile)
+    result = sweep(model, ref, (low, high), axes, steps, atom_block=block if atom_only
+                   else None)
+    name = name or model.name
+    out_dir = Path(out_dir)
+    prefix = f"{name}_block{block}" if block is not None else name
+    gifs, strips = [], []
+    for i, axis in enumerate(result["axes"]):
+        label = axis_label(model, int(axis))
+        stem = (f"{prefix}_coord{int(axis) - axes[0]}" if block is not None
+                else f"{prefix}_axis{int(axis)}")
+        gifs.append(save_gif(result["outputs"][i], result["values"][i],
+                             out_dir / f"{stem}.gif", label, fps=fps))
+        fig = strip_figure(result["outputs"][i], result["values"][i], label,
+                           title=f"{name}: {label}, {_bounds_name(quantile)}")
+        strips.append(save_png(fig, out_dir / f"{stem}.png"))
+    image = _is_image(result["outputs"][0, 0])
+    npz = out_dir / f"{prefix}_sweep.npz"
+    with atomic_path(npz, suffix=".npz") as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(
+            f, axes=result["axes"], codes=result["codes"], values=result["values"],
+            outputs=result["outputs"], low=low, high=high, reference=ref,
+            quantile=np.float32(quantile),
+            frame_scale=np.int32(frame_scale(result["outputs"].shape[3]) if image else 0),
+            frame_band=np.int32(FRAME_BAND))
+    return {"gifs": gifs, "strips": strips, "npz": npz, "block": block,
+            "axes": [int(a) for a in result["axes"]], "sweep": result}
+
+
+def _bounds_name(quantile):
+    if quantile == 0:
+        return "training codes' min to max"
+    low, high = _ordinal(100 * quantile), _ordinal(100 * (1 - quantile))
+    return f"training codes' {low} to {high} percentile"
+
+
+def _ordinal(percent):
+    text = f"{percent:g}"
+    if text.endswith(("11", "12", "13")) or not text.isdigit():
+        return f"{text}th"
+    return text + {"1": "st", "2": "nd", "3": "rd"}.get(text[-1], "th")
+
+
+# -- zoo entries -------------------------------------------------------------------
+def recipe_of(entry, recipe=None):
+    """The recipe of zoo entry `entry`: `recipe` if given, else `zoo/<entry>.toml`
+    of this repository or of the current folder."""
+    from geomae_tf.training.recipe import load_recipe
+    from geomae_tf.zoo import ENTRIES
+    from geomae_tf.zoo.weights import check_entry
+
+    check_entry(entry)
+    if recipe is not None:
+        return load_recipe(recipe)
+    relative = ENTRIES[entry]["recipe"]
+    candidates = [Path(__file__).resolve().parents[2] / relative, Path.cwd() / relative]
+    for path in candidates:
+        if path.is_file():
+            return load_recipe(path)
+    raise FileNotFoundError(f"the recipe of {entry!r} ({relative}) is not in "
+                            f"{[str(c.parent) for c in candidates]}: give its path "
+                            f"(--recipe PATH)")
+
+
+def training_sample(recipe, n=DEFAULT_N_CODES):
+    """The first `n` inputs of the training pipeline a recipe describes
+    (`[data]`, with the batch size set to `n`): images, or the positions
+    of the position decoder's (position, signal) pairs."""
+    from geomae_tf.datasets import DATASETS
+
+    n = validation.check_int("n", n, minimum=1)
+    kwargs = recipe.data_kwargs()
+    kwargs["batch_size"] = n
+    batch = next(iter(DATASETS[recipe.dataset].training_dataset(**kwargs)))
+    return np.asarray(batch[0])
+
+
+def entry_training_codes(model, entry, n=DEFAULT_N_CODES, recipe=None):
+    """Codes of `n` training inputs of zoo entry `entry` (see `training_sample`):
+    E(x) for an autoencoder, the positions themselves for the position decoder."""
+    inputs = training_sample(recipe_of(entry, recipe), n)
+    if _is_autoencoder(model):
+        return model.encode(inputs)
+    return validation.check_codes(inputs.reshape(len(inputs), -1), name="codes",
+                                  latent_dim=latent_dim_of(model))
+
+
+def navigate_entry(entry, out_dir="navigation", n_codes=DEFAULT_N_CODES, recipe=None,
+                   **kwargs):
+    """`navigate` on a trained zoo entry, bounds from its own training data.
+
+    Args:
+        entry: str. A zoo entry with a decoder (every autoencoder, and
+            `position_decoder_1d`).
+        out_dir: folder of the outputs.
+        n_codes: int. Training inputs encoded for the bounds. Defaults to 1000.
+        recipe: None or a recipe path (default: `zoo/<entry>.toml`).
+        **kwargs: passed to `navigate` (reference, block, axes, steps,
+            quantile, fps, atom_only).
+
+    Returns:
+        The dict of `navigate`.
+    """
+    from geomae_tf import zoo
+
+    model = zoo.load(entry)
+    if not (_is_autoencoder(model) or _is_code_decoder(model)):
+        raise ValueError(f"`entry` must be a zoo entry with a decoder; {entry!r} has none "
+                         f"to navigate. Received: entry={entry!r}")
+    codes = entry_training_codes(model, entry, n_codes, recipe)
+    return navigate(model, codes, out_dir, name=entry, **kwargs)
