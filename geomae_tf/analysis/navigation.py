@@ -257,6 +257,42 @@ def strip_figure(outputs, values, label, title=None):
     return fig
 
 
+def sweep_figure(outputs, values, labels, title=None):
+    """All the sweeps of `sweep` in one figure: one row per coordinate.
+
+    Args:
+        outputs: array (A, steps, H, W, 1). Decoded images (`sweep(...)["outputs"]`).
+        values: array (A, steps). The swept values.
+        labels: list of A str. The coordinates' names.
+        title: str or None.
+
+    Returns:
+        A `matplotlib.figure.Figure`.
+    """
+    from matplotlib.figure import Figure
+
+    outputs = np.asarray(outputs)
+    n_axes, steps = outputs.shape[:2]
+    if len(labels) != n_axes or not _is_image(outputs[0, 0]):
+        raise ValueError(f"`outputs` must be images shaped (A, steps, H, W, 1) and `labels` "
+                         f"hold A names. Received: outputs {outputs.shape}, "
+                         f"{len(labels)} labels")
+    fig = Figure(figsize=(1.0 * steps, 1.1 * n_axes + 0.4))
+    axes = fig.subplots(n_axes, steps, squeeze=False)
+    for a in range(n_axes):
+        for s in range(steps):
+            ax = axes[a, s]
+            ax.imshow(outputs[a, s][..., 0], cmap="gray", vmin=0.0, vmax=1.0,
+                      interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{values[a, s]:+.2f}", fontsize=6)
+        axes[a, 0].set_ylabel(labels[a], fontsize=6)
+    if title:
+        fig.suptitle(title, fontsize=8)
+    return fig
+
+
 def sweep_animation(outputs, values, label):
     """The animation of one sweep: one frame per step.
 

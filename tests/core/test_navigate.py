@@ -201,3 +201,19 @@ def test_notebook_runs_on_a_tiny_model(tmp_path, monkeypatch):
     text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
     assert "sliders checked" in text
     assert not [o for o in outputs if o.get("output_type") == "error"]
+
+
+def test_sweep_figure_has_one_row_per_coordinate(tiny_atomic):
+    from matplotlib.figure import Figure
+
+    model, codes = tiny_atomic
+    low, high = codes.min(0), codes.max(0)
+    result = navigation.sweep(model, codes[0], (low, high), axes=[3, 4, 5], steps=4,
+                              atom_block=1)
+    labels = [navigation.axis_label(model, a) for a in result["axes"]]
+    assert labels[1] == "z[4] (block 1, coord 1)"
+    fig = navigation.sweep_figure(result["outputs"], result["values"], labels, title="t")
+    assert isinstance(fig, Figure) and len(fig.axes) == 12
+    assert [ax.get_title() for ax in fig.axes[4:8]] == [
+        f"{v:+.2f}" for v in result["values"][1]]
+    assert len(navigation.figure_png(fig)) > 1000
