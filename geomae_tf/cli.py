@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from geomae_tf import __version__
+
 
 class UsageError(Exception):
     """Bad input on the command line: reported with exit code 2."""
@@ -32,10 +34,35 @@ def cmd_train(args):
                            export=not args.no_export, evaluate=not args.no_evaluate,
                            epochs=args.epochs, verbose=args.verbose,
                            command="geomae " + " ".join(sys.argv[1:]))
-        print(f"{results['entry']}: trained {results['epochs']} epoch(s) in "
-              f"{results['train_seconds']} s; metrics: {results.get('metrics')}")
+        print(_train_summary(results))
         if "export" in results:
             print(f"exported to {results['export']}")
+
+
+def _train_summary(results):
+    """A training run's results as a few readable lines: time, final loss, then the
+    held-out metrics, with the entry's claims (presets `checks`) first."""
+    from geomae_tf import zoo
+    from geomae_tf.analysis import report
+
+    entry = results["entry"]
+    lines = [f"{entry}: trained {results['epochs']} epoch(s) in "
+             f"{results['train_seconds'] / 60:.1f} min"
+             + (f", final loss {results['final_loss']:.4g}"
+                if isinstance(results.get("final_loss"), float) else "")]
+    metrics = results.get("metrics") or {}
+    if not metrics:
+        return "\n".join(lines + ["  (not evaluated)"])
+    claims = report.check_claims(entry, metrics) if entry in zoo.ENTRIES else []
+    lines.append(f"  held-out metrics ({metrics.get('n_test', '?')} fresh samples):")
+    for claim in claims:
+        lines.append(f"    {claim['metric']:<24} {report._fmt(claim['measured']):>10}   "
+                     f"claim {claim['claim']}: {'holds' if claim['holds'] else 'NOT MET'}")
+    claimed = {c["metric"] for c in claims}
+    for name, value in metrics.items():
+        if isinstance(value, float) and name not in claimed:
+            lines.append(f"    {name:<24} {report._fmt(value):>10}")
+    return "\n".join(lines)
 
 
 def cmd_export(args):
@@ -57,7 +84,14 @@ def cmd_export(args):
 def cmd_evaluate(args):
     from geomae_tf.analysis import report
 
-    rows = report.evaluate_entries(_entries(args.entries), quick=args.quick)
+    if args.cards:
+        # the cards report the recorded results (zoo/<entry>.results.json): no evaluation
+        from geomae_tf.analysis import cards
+
+        paths = cards.write_cards(None if args.cards is True else args.cards)
+        print(f"{len(paths)} model card(s) written to {paths[0].parent if paths else '-'}")
+        return
+    rows = report.evaluate_entries(_entries(args.entries), quick=args.quick, progress=True)
     paths = report.write_report(rows, args.out)
     if args.readme:
         paths.append(report.update_readme(args.readme, rows))
@@ -68,9 +102,8 @@ def cmd_evaluate(args):
 def cmd_figures(args):
     from geomae_tf.analysis import report
 
-    for entry in _entries(args.entries):
-        for path in report.entry_figures(entry, args.out):
-            print(path)
+    for path in report.all_figures(_entries(args.entries), args.out, progress=True):
+        print(path)
 
 
 def cmd_demo(args):
@@ -81,11 +114,17 @@ def cmd_demo(args):
     if not entries:
         print("no trained zoo entry found; train one with `geomae train zoo/disk_ae.toml`")
         return
-    rows = report.evaluate_entries(entries, quick=not args.full)
+    print(f"geomae {__version__}: evaluating {len(entries)} trained zoo entries on fresh "
+          f"held-out data ({'full' if args.full else 'quick'} sets), then drawing their "
+          f"figures", flush=True)
+    rows = report.evaluate_entries(entries, quick=not args.full, progress=not args.quiet)
     print(report.markdown_table(rows))
+    held = sum(c["holds"] for row in rows for c in row["claims"])
+    total = sum(len(row["claims"]) for row in rows)
+    print(f"\n{held} of {total} claims hold; the model cards (docs/zoo/<entry>.md) say "
+          f"why the others do not.", flush=True)
     paths = report.write_report(rows, out)
-    for entry in entries:
-        paths += report.entry_figures(entry, out)
+    paths += report.all_figures(entries, out, progress=not args.quiet)
     print(f"\n{len(paths)} file(s) written; figures and tables in:")
     print(out.resolve())
 
@@ -124,8 +163,21 @@ def cmd_navigate(args):
 
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends "(default: ...)" to an option's help unless the help already says
+    its default or the option is off (None, False) unless given."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="geomae", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="geomae", description=__doc__.splitlines()[0],
+                                     formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"geomae {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("train", help="train zoo entries from their recipes (zoo/*.toml)")
@@ -141,8 +193,10 @@ def build_parser():
 
     p = sub.add_parser("tune", help="Keras Tuner sweep of the regularisation weight lambda")
     p.add_argument("recipe", help="a recipe with a [tune] section")
-    p.add_argument("--out-dir", default="runs/tune")
-    p.add_argument("--max-trials", type=int, default=None)
+    p.add_argument("--out-dir", default="runs/tune",
+                   help="tuner folder (trials, the lambda table and plot)")
+    p.add_argument("--max-trials", type=int, default=None,
+                   help="trials to run (default: one per lambda of the recipe's [tune])")
     p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("evaluate", help="metrics of zoo entries on fresh data")
@@ -151,11 +205,16 @@ def build_parser():
     p.add_argument("--quick", action="store_true", help="smaller held-out sets")
     p.add_argument("--readme", default=None,
                    help="also rewrite the zoo table of this README (between its markers)")
+    p.add_argument("--cards", nargs="?", const=True, default=None, metavar="DIR",
+                   help="only rewrite the model cards (default folder: docs/zoo of this "
+                        "checkout) from the recipes and their recorded results "
+                        "(zoo/<entry>.results.json); evaluates nothing")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("export", help="(re)write the SavedModel of zoo entries")
     p.add_argument("entries", nargs="*", help="zoo entries (default: every trained one)")
-    p.add_argument("--saved-models", default="saved_models")
+    p.add_argument("--saved-models", default="saved_models",
+                   help="root of the SavedModels (<root>/<entry>/<version>/)")
     p.add_argument("--version", type=int, default=None,
                    help="version folder (default: one above the latest)")
     p.add_argument("--refresh-config", action="store_true",
@@ -166,13 +225,16 @@ def build_parser():
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("figures", help="the papers' figures for zoo entries")
-    p.add_argument("entries", nargs="*")
-    p.add_argument("--out", default="figures")
+    p.add_argument("entries", nargs="*", help="zoo entries (default: every trained one)")
+    p.add_argument("--out", default="figures", help="folder of the figures (one per entry)")
     p.set_defaults(func=cmd_figures)
 
     p = sub.add_parser("demo", help="evaluate every trained entry and draw its figures")
-    p.add_argument("--out", default="demo_output")
-    p.add_argument("--full", action="store_true", help="full-size held-out sets")
+    p.add_argument("--out", default="demo_output",
+                   help="folder of evaluation.json/.md and the figures")
+    p.add_argument("--full", action="store_true",
+                   help="the recipes' full held-out sets (default: 300 samples per entry)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("navigate", help="sweep latent coordinates of an entry: GIFs and "
@@ -197,6 +259,8 @@ def build_parser():
                    help="the entry's recipe (default: zoo/<entry>.toml)")
     p.add_argument("--out", default="navigation", help="folder of the GIFs and strips")
     p.set_defaults(func=cmd_navigate)
+    for subparser in sub.choices.values():
+        subparser.formatter_class = _HelpFormatter
     return parser
 
 
@@ -205,6 +269,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if getattr(args, "epochs", None) is not None and args.epochs < 1:
         parser.error(f"--epochs must be a positive int. Received: --epochs={args.epochs}")
+    from geomae_tf import logs
+
+    logs.quiet_tensorflow()  # TensorFlow's start-up notes held back, real warnings kept
     from geomae_tf.training.recipe import RecipeError
 
     try:

@@ -111,20 +111,33 @@ def evaluate(model, n_test=1000, seed=20_201, radius_range=HELD_OUT_RANGE, n_sam
     return metrics
 
 
-def figures(model, out_dir, seed=7, n_pairs=6, n_interp=8):
+def figures(model, out_dir, seed=7, n_pairs=6, n_interp=8, name=None, unseen_radii=()):
     """Writes Figures 2-3 for a disk autoencoder; returns the file paths.
 
     - `<name>_pairs.png`: input/output pairs (Figure 2).
     - `<name>_interpolation.png`: decoding of codes interpolated between a
       small and a large disk (Figure 3, left).
     - `<name>_code_vs_radius.png`: the code against the radius, with the
-      best affine fit in the area (Figure 3, right).
+      best affine fit in the area (Figure 3, right); see
+      `code_vs_radius_figure`.
+
+    Args:
+        model: a disk autoencoder.
+        out_dir: str or Path. Folder of the figures.
+        seed: int. Seed of the disks drawn. Defaults to 7.
+        n_pairs: int. Input/output pairs shown. Defaults to 6.
+        n_interp: int. Interpolation steps. Defaults to 8.
+        name: str or None. Name in titles and file names (a zoo entry's);
+            None takes `model.name`.
+        unseen_radii: sequence of (low, high). Radius bands never seen in
+            training (JMIV 2020, section 4.4: the hole 11-18), shaded in the
+            code plot. Defaults to none.
     """
     plt = pyplot()
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    name = model.name
+    name = name or model.name
     paths = []
 
     radii = np.linspace(3.0, 29.0, n_pairs)
@@ -157,23 +170,48 @@ def figures(model, out_dir, seed=7, n_pairs=6, n_interp=8):
     save_figure(fig, paths[-1])
 
     if model.latent_dim == 1:
-        test, factors = disks.make_disks(400, seed=seed + 2, radius_range=HELD_OUT_RANGE,
-                                         image_size=model.image_shape[0])
-        z = model.encode(test)[:, 0]
-        r = factors["radius"]
-        fit = stats.linregress(np.pi * r ** 2, z)
-        grid = np.linspace(r.min(), r.max(), 200)
-        fig, ax = plt.subplots(figsize=(5, 3.6))
-        ax.plot(r, z, ".", ms=3, label="held-out disks")
-        ax.plot(grid, fit.intercept + fit.slope * np.pi * grid ** 2, "r-", lw=1,
-                label=f"affine in the area, r$^2$ = {fit.rvalue ** 2:.4f}")
-        ax.set_xlabel("radius (px)")
-        ax.set_ylabel("code z")
-        ax.set_title(f"{name}: code against radius (Figure 3)")
-        ax.legend(fontsize=8)
-        paths.append(out_dir / f"{name}_code_vs_radius.png")
-        save_figure(fig, paths[-1])
+        fig = code_vs_radius_figure(model, name=name, seed=seed + 2,
+                                    unseen_radii=unseen_radii)
+        paths.append(save_figure(fig, out_dir / f"{name}_code_vs_radius.png"))
     return paths
+
+
+def code_vs_radius_figure(model, name=None, seed=9, n=400, unseen_radii=()):
+    """The code of fresh disks against their radius (JMIV 2020, Figure 3, right).
+
+    Draws the codes of `n` fresh disks (radius U(1, 31), exact renderer), the
+    best affine fit in the area, and shades the radius bands never seen in
+    training (section 4.4, Figure 6: radii 11-18 for the hole entries).
+
+    Args:
+        model: a disk autoencoder with a 1-D code.
+        name: str or None. Title prefix (a zoo entry's name); None takes
+            `model.name`.
+        seed: int. Seed of the fresh disks. Defaults to 9.
+        n: int. Number of fresh disks. Defaults to 400.
+        unseen_radii: sequence of (low, high). Bands to shade. Defaults to none.
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    test, factors = disks.make_disks(n, seed=seed, radius_range=HELD_OUT_RANGE,
+                                     image_size=model.image_shape[0])
+    z = model.encode(test)[:, 0]
+    r = factors["radius"]
+    fit = stats.linregress(np.pi * r ** 2, z)
+    grid = np.linspace(r.min(), r.max(), 200)
+    fig, ax = pyplot().subplots(figsize=(5, 3.6))
+    for i, (low, high) in enumerate(unseen_radii):
+        ax.axvspan(low, high, color="red", alpha=0.12, lw=0,
+                   label="radii never seen in training" if i == 0 else None)
+    ax.plot(r, z, ".", ms=3, label=f"{n} fresh disks (seed {seed})")
+    ax.plot(grid, fit.intercept + fit.slope * np.pi * grid ** 2, "r-", lw=1,
+            label=f"affine in the area, r$^2$ = {fit.rvalue ** 2:.4f}")
+    ax.set_xlabel("radius (px)")
+    ax.set_ylabel("code z")
+    ax.set_title(f"{name or model.name}: code against radius (Figure 3)")
+    ax.legend(fontsize=8)
+    return fig
 
 
 def per_radius_errors(model, radii, seed=11, n_samples=512):

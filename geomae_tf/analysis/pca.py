@@ -31,7 +31,7 @@ from geomae_tf import validation
 from geomae_tf.analysis.plotting import pyplot, save_figure
 
 ATTRIBUTES = ("area", "hv_ratio", "diag_ratio")
-#: Targets of issue 5 for a 3-unit PCA-AE on fresh ellipses.
+#: The zoo's targets (PCA-AE talk, slides 46-50) for a 3-unit PCA-AE on fresh ellipses.
 TARGETS = {"area": 0.98, "ratios": (0.80, 0.76), "off_diagonal": 0.10, "latent": 0.05}
 #: What the public reference reports (first axis/area, the two ratios, worst other entry).
 REFERENCE = {"area": 0.977, "ratios": (0.788, 0.745), "off_diagonal": 0.13}
@@ -183,7 +183,7 @@ def sample_elongation_directions(images, n_components=2, radius_fraction=0.95):
     has none between the h/v and the diagonal elongation: its pair lies on
     the grid's directions). A trained PCA-AE's axes need not follow them: on
     the same 12,800 images, runs put axis 2 at -52.8, 38.0, -75.9 and 78.4
-    degrees (session 6), and training on a mirror-symmetric set put it at
+    degrees (measured 2026-11-22, v0.1.2), and training on a mirror-symmetric set put it at
     -58.0.
 
     Args:
@@ -490,11 +490,21 @@ def navigation_grid(model, z_train, path, n_steps=7, quantiles=(0.0, 1.0), title
     return path, decoded
 
 
-def table_figure(tables, path, attributes=ATTRIBUTES):
-    """Saves the correlation tables {model name: (k, 3) array} side by side."""
-    plt = pyplot()
+def correlation_table_figure(tables, attributes=ATTRIBUTES, samples=None):
+    """The correlation tables {name: (k, 3) array} side by side, as a Figure.
 
-    fig, axes = plt.subplots(1, len(tables), figsize=(3.6 * len(tables), 3.2), squeeze=False)
+    Args:
+        tables: dict. Name (a model or zoo entry) -> |corr| table, rows = axes.
+        attributes: sequence of str. Column names. Defaults to `ATTRIBUTES`.
+        samples: str or None. Which samples the tables were measured on (e.g.
+            "1000 fresh ellipses, seed 20190401, Monte Carlo renderer"),
+            printed under the title. Defaults to "fresh ellipses".
+
+    Returns:
+        matplotlib.figure.Figure.
+    """
+    fig, axes = pyplot().subplots(1, len(tables), figsize=(3.8 * len(tables), 3.8),
+                                  squeeze=False, layout="constrained")
     for ax, (name, table) in zip(axes[0], tables.items()):
         table = np.asarray(table)
         ax.imshow(table, vmin=0, vmax=1, cmap="viridis")
@@ -504,23 +514,50 @@ def table_figure(tables, path, attributes=ATTRIBUTES):
         ax.set_xticks(range(len(attributes)), attributes, fontsize=8)
         ax.set_yticks(range(table.shape[0]), [f"z{i + 1}" for i in range(table.shape[0])])
         ax.set_title(name, fontsize=9)
-    fig.suptitle("|corr| between latent axes and image attributes (fresh ellipses)")
-    return save_figure(fig, path)
+    fig.suptitle(f"|corr| between latent axes and image attributes\n"
+                 f"({samples or 'fresh ellipses'})", fontsize=9)
+    return fig
 
 
-def figures(model, out_dir, seed=7, n_train_codes=2000, n_steps=7):
-    """Writes the navigation grid and the correlation table of `model`; returns the paths."""
+def table_figure(tables, path, attributes=ATTRIBUTES, samples=None):
+    """Saves `correlation_table_figure(tables, attributes, samples)` to `path`;
+    returns the path."""
+    return save_figure(correlation_table_figure(tables, attributes, samples), path)
+
+
+def figures(model, out_dir, seed=7, n_train_codes=2000, n_steps=7, n_test=1000,
+            eval_seed=20_190_401, renderer="monte_carlo", name=None):
+    """Writes the navigation grid and the correlation table of `model`; returns the paths.
+
+    The table is measured on the samples `evaluate` uses by default (1000 fresh
+    ellipses, seed 20190401, Monte Carlo renderer), so it shows the numbers
+    `geomae evaluate` prints, and says so in its title.
+
+    Args:
+        model: a PCA-AE (or any autoencoder) on ellipses.
+        out_dir: str or Path. Folder of the figures.
+        seed: int. Seed of the ellipses whose codes set the navigation ranges.
+        n_train_codes: int. Their number. Defaults to 2000.
+        n_steps: int. Columns of the navigation grid. Defaults to 7.
+        n_test: int. Fresh ellipses of the table. Defaults to 1000.
+        eval_seed: int. Their seed. Defaults to 20190401 (`evaluate`'s).
+        renderer: str. Their renderer. Defaults to "monte_carlo" (`evaluate`'s).
+        name: str or None. Name in titles and file names (a zoo entry's); None
+            takes `model.name`.
+    """
     from geomae_tf.datasets import ellipses
 
     out_dir = Path(out_dir)
+    name = name or model.name
     train_images, _ = ellipses.make_ellipses(n_train_codes, seed=seed,
                                              image_size=model.image_shape[0])
     z_train = model.encode(train_images)
-    grid, _ = navigation_grid(model, z_train, out_dir / f"{model.name}_navigation.png",
-                              n_steps=n_steps)
-    images, _, attrs = fresh_ellipses(1000, seed + 1, model.image_shape[0], "exact")
+    grid, _ = navigation_grid(model, z_train, out_dir / f"{name}_navigation.png",
+                              n_steps=n_steps, title=f"{name}: latent navigation (others at 0)")
+    images, _, attrs = fresh_ellipses(n_test, eval_seed, model.image_shape[0], renderer)
     table = correlation_table(model.encode(images), attrs)
-    return [grid, table_figure({model.name: table}, out_dir / f"{model.name}_table.png")]
+    samples = f"{n_test} fresh ellipses, seed {eval_seed}, {renderer.replace('_', ' ')} renderer"
+    return [grid, table_figure({name: table}, out_dir / f"{name}_table.png", samples=samples)]
 
 
 def organisation_report(model, generator, z0, sigma, n=2000, seed=123, batch_size=256):

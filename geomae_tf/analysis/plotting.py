@@ -1,25 +1,68 @@
-"""The figure plumbing every analysis module shares: a headless pyplot, and
-saving a figure to a path (parents created, figure closed)."""
+"""The figure plumbing every analysis module shares: figures built as bare
+`matplotlib.figure.Figure` objects, and saving one to a path.
+
+Figures are never registered with pyplot and matplotlib's backend is left
+alone: a notebook's inline backend keeps working, a headless machine needs
+no display, and drawing a hundred figures leaks none of them. A Figure object
+displays itself in Jupyter (it is the last expression of a cell) and saves
+itself with `fig.savefig(path)`.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+#: `Figure.subplots` arguments; every other keyword of `subplots` goes to `Figure`.
+_SUBPLOTS_KEYS = ("sharex", "sharey", "squeeze", "width_ratios", "height_ratios",
+                  "subplot_kw", "gridspec_kw")
+
+
+class _Figures:
+    """The part of `matplotlib.pyplot` the analysis modules use, on bare Figures."""
+
+    @staticmethod
+    def figure(**kwargs):
+        """A new `matplotlib.figure.Figure` (not registered with pyplot)."""
+        from matplotlib.figure import Figure
+
+        return Figure(**kwargs)
+
+    @classmethod
+    def subplots(cls, nrows=1, ncols=1, **kwargs):
+        """`(fig, axes)` as `pyplot.subplots` returns them, on a bare Figure."""
+        grid = {k: kwargs.pop(k) for k in _SUBPLOTS_KEYS if k in kwargs}
+        fig = cls.figure(**kwargs)
+        return fig, fig.subplots(nrows, ncols, **grid)
+
+    @staticmethod
+    def get_cmap(name=None, lut=None):
+        """The colormap `name` (resampled to `lut` colours when given)."""
+        import matplotlib
+
+        cmap = matplotlib.colormaps[name or matplotlib.rcParams["image.cmap"]]
+        return cmap.resampled(lut) if lut is not None else cmap
+
+    @staticmethod
+    def close(fig=None):
+        """Nothing to release: bare Figures are freed with their last reference."""
+
 
 def pyplot():
-    """`matplotlib.pyplot` on the non-interactive Agg backend (no display needed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    """A pyplot-like namespace (`subplots`, `figure`, `get_cmap`, `close`) whose
+    figures are bare `matplotlib.figure.Figure` objects; the backend is untouched."""
+    return _Figures
 
 
-def save_figure(fig, path, dpi=100, bbox_inches="tight"):
-    """Writes `fig` to `path` (creating its folder), closes it; returns the Path."""
+def save_figure(fig, path: str | Path, dpi: int = 100, bbox_inches: str = "tight") -> Path:
+    """Writes `fig` to `path` (creating its folder); returns the Path.
+
+    Args:
+        fig: matplotlib.figure.Figure. The figure to save.
+        path: str or Path. A file name whose suffix names the format (`.png`).
+        dpi: int. Resolution. Defaults to 100.
+        bbox_inches: str. Defaults to "tight" (no white margins).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, bbox_inches=bbox_inches)
-    pyplot().close(fig)
     return path

@@ -26,10 +26,23 @@ def check_claims(entry, metrics):
     return out
 
 
-def evaluate_entries(entries, quick=False):
-    """Loads each trained entry, measures it on fresh data; returns rows."""
+def evaluate_entries(entries: list[str], quick: bool = False,
+                     progress: bool = False) -> list[dict]:
+    """Loads each trained entry, measures it on fresh data; returns rows.
+
+    Args:
+        entries: list of str. Zoo entries with trained weights.
+        quick: bool. Smaller held-out sets (`QUICK_N_TEST`, or the entry's own
+            `quick_n_test`). Defaults to False.
+        progress: bool. Show a progress bar over the entries (on stderr).
+            Defaults to False.
+
+    Returns:
+        list of dict: `entry`, `paper`, `metrics`, `claims` (see
+        `check_claims`), `train_seconds`, `parameters`.
+    """
     rows = []
-    for entry in entries:
+    for entry in _progress(entries, "evaluating", progress):
         spec = zoo.ENTRIES[entry]
         model = zoo.load(entry)
         evaluate = analysis.resolve(analysis.EVALUATORS, spec["family"])
@@ -50,29 +63,54 @@ def evaluate_entries(entries, quick=False):
     return rows
 
 
+def _progress(entries, what, enabled):
+    """`entries` under a tqdm bar named after the current entry (or as they are)."""
+    if not enabled:
+        yield from entries
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(entries, desc=what, unit="entry", leave=True) as bar:
+        for entry in bar:
+            bar.set_postfix_str(entry)
+            yield entry
+
+
 def _fmt(value):
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 1e-2 or abs(value) >= 1e3 else f"{value:.4f}"
     return str(value)
 
 
-def markdown_table(rows):
-    """One line per (entry, claim): the paper/issue claim beside the measure."""
-    lines = ["| entry | paper | claim | measured | holds | train time |",
+def _other_metrics(row, limit=None):
+    """"name = value" of the row's float metrics that no claim reads."""
+    claimed = {c["metric"] for c in row["claims"]}
+    items = [f"{k} = {_fmt(v)}" for k, v in row["metrics"].items()
+             if isinstance(v, float) and k not in claimed]
+    return ", ".join(items[:limit])
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """One line per (entry, claim): the paper's claim beside the measure.
+
+    An entry without claims gets one line with its measured metrics.
+    """
+    lines = ["| entry | paper | claim (source) | measured | holds | train time |",
              "| --- | --- | --- | --- | --- | --- |"]
     for row in rows:
         train = f"{row['train_seconds'] / 60:.1f} min" if row["train_seconds"] else "?"
-        claims = row["claims"] or [{"claim": "-", "source": "", "measured": None,
-                                    "holds": None}]
-        for claim in claims:
-            holds = {True: "yes", False: "NO", None: "-"}[claim["holds"]]
+        if not row["claims"]:
+            lines.append(f"| {row['entry']} | {row['paper']} | no claim checked | "
+                         f"{_other_metrics(row, limit=6)} | - | {train} |")
+        for claim in row["claims"]:
+            holds = "yes" if claim["holds"] else "NO"
             lines.append(f"| {row['entry']} | {row['paper']} | {claim['claim']} "
                          f"({claim['source']}) | {_fmt(claim['measured'])} | {holds} | "
                          f"{train} |")
     return "\n".join(lines)
 
 
-def zoo_table(rows):
+def zoo_table(rows: list[dict]) -> str:
     """The README's zoo table: one line per entry, measured metrics and claims."""
     lines = ["| entry | paper | measured on fresh data (claims: holds?) | parameters | training |",
              "| --- | --- | --- | --- | --- |"]
@@ -80,13 +118,10 @@ def zoo_table(rows):
         spec = zoo.ENTRIES[row["entry"]]
         claims = "; ".join(f"{c['metric']} = {_fmt(c['measured'])} ({c['claim']}: "
                            f"{'yes' if c['holds'] else 'NO'})" for c in row["claims"])
-        others = ", ".join(f"{k} = {_fmt(v)}" for k, v in row["metrics"].items()
-                           if isinstance(v, float) and k not in
-                           {c["metric"] for c in row["claims"]})
-        measured = "; ".join(x for x in (claims, others) if x)
+        measured = "; ".join(x for x in (claims, _other_metrics(row)) if x)
         train = f"{row['train_seconds'] / 60:.1f} min" if row["train_seconds"] else "?"
-        lines.append(f"| `{row['entry']}` | {spec['paper']} | {measured} | "
-                     f"{row['parameters']:,} | {train} (`{spec['recipe']}`) |")
+        lines.append(f"| [`{row['entry']}`](docs/zoo/{row['entry']}.md) | {spec['paper']} | "
+                     f"{measured} | {row['parameters']:,} | {train} (`{spec['recipe']}`) |")
     return "\n".join(lines)
 
 
@@ -114,11 +149,27 @@ def write_report(rows, out_dir):
     return [json_path, md_path]
 
 
-def entry_figures(entry, out_dir):
-    """Draws the figures of a trained entry; returns their paths."""
-    family = zoo.ENTRIES[entry]["family"]
-    if family not in analysis.FIGURES:
+def entry_figures(entry: str, out_dir: str | Path) -> list[Path]:
+    """Draws the figures of a trained entry; returns their paths.
+
+    Entries of a family share their model's name, so the model is renamed after
+    the entry: titles and file names say `disk_ae_hole`, not `disk_ae`. The
+    entry's preset `figures` (e.g. `unseen_radii`) are passed to its family's
+    figure function.
+    """
+    spec = zoo.ENTRIES[entry]
+    if spec["family"] not in analysis.FIGURES:
         return []
-    # one folder per entry: entries of a family share their model's name
-    return list(analysis.resolve(analysis.FIGURES, family)(zoo.load(entry),
-                                                           Path(out_dir) / entry))
+    model = zoo.load(entry)
+    model.name = entry
+    draw = analysis.resolve(analysis.FIGURES, spec["family"])
+    return list(draw(model, Path(out_dir) / entry, **spec.get("figures", {})))
+
+
+def all_figures(entries: list[str], out_dir: str | Path,
+                progress: bool = False) -> list[Path]:
+    """`entry_figures` of each entry, under a progress bar; returns all paths."""
+    paths = []
+    for entry in _progress(entries, "drawing figures", progress):
+        paths += entry_figures(entry, out_dir)
+    return paths
