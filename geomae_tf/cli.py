@@ -27,16 +27,33 @@ def _entries(args_entries):
 
 
 def cmd_train(args):
-    from geomae_tf.training.trainer import train
+    from geomae_tf.training import trainer
+    from geomae_tf.training.recipe import load_recipe
 
+    options = dict(saved_models=args.saved_models, export=not args.no_export,
+                   evaluate=not args.no_evaluate, epochs=args.epochs)
+    if args.publish:  # every refusal comes before the first recipe trains
+        for recipe in args.recipes:
+            trainer.check_publishable(load_recipe(recipe), version=args.version,
+                                      force=args.force, **options)
+    elif args.version is not None or args.force:
+        raise UsageError("--version and --force say where to publish: add --publish")
     for recipe in args.recipes:
-        _, results = train(recipe, out_dir=args.out_dir, saved_models=args.saved_models,
-                           export=not args.no_export, evaluate=not args.no_evaluate,
-                           epochs=args.epochs, verbose=args.verbose,
-                           command="geomae " + " ".join(sys.argv[1:]))
+        _, results = trainer.train(recipe, out_dir=args.out_dir, verbose=args.verbose,
+                                   publish=args.publish, version=args.version,
+                                   force=args.force,
+                                   command="geomae " + " ".join(sys.argv[1:]), **options)
         print(_train_summary(results))
+        print(f"run folder: {results['run_dir']}")
         if "export" in results:
-            print(f"exported to {results['export']}")
+            print(f"exported to {results['export']} (the run's copy)")
+        if "published" in results:
+            print(f"published to {results['published']} and "
+                  f"{Path(recipe).with_suffix('.results.json')}")
+        else:
+            print(f"not published: {args.saved_models}/ and "
+                  f"{Path(recipe).with_suffix('.results.json')} are unchanged "
+                  f"(--publish publishes a run of the recipe as it is)")
 
 
 def _train_summary(results):
@@ -73,12 +90,39 @@ def cmd_export(args):
         print(f"{args.saved_models}/models.config lists "
               f"{write_models_config(args.saved_models, args.serve_root)}")
         return
-    for entry in _entries(args.entries):
-        model = zoo.load(entry)
-        config = zoo.entry_config(entry)
-        path = export_entry(model, entry, root=args.saved_models, version=args.version,
+    entries = _entries(args.entries)
+    targets = {entry: _export_target(entry, args) for entry in entries}
+    for entry, (version, latest) in targets.items():
+        # rewriting a version re-exports its own weights; a new version, the latest's
+        source = version if version in latest else None
+        model = zoo.load(entry, version=source)
+        config = zoo.entry_config(entry, version=source)
+        path = export_entry(model, entry, root=args.saved_models, version=version,
                             config=config, signature=zoo.ENTRIES[entry].get("signature"))
-        print(f"{entry}: exported to {path}")
+        note = ("the latest version: geomae_tf.zoo.load and TF Serving use it"
+                if version >= max(latest, default=0) else
+                f"version {max(latest)} stays the latest, the one geomae_tf.zoo.load "
+                f"and TF Serving use")
+        print(f"{entry}: exported to {path} ({note})")
+
+
+def _export_target(entry, args):
+    """(version, published versions) of `geomae export ENTRY`: it must be named
+    (`--version`), and an existing one is replaced only with --force."""
+    from geomae_tf.training.trainer import published_versions
+
+    latest = published_versions(args.saved_models, entry)
+    if args.version is None:
+        raise UsageError(
+            f"geomae export {entry} writes {args.saved_models}/{entry}/<version>/, and a "
+            f"new version becomes the one geomae_tf.zoo.load and TF Serving use: name it "
+            f"with --version {max(latest, default=0) + 1} (new), or rewrite one in place "
+            f"with --version N --force (published: {latest})")
+    if args.version in latest and not args.force:
+        raise UsageError(
+            f"{args.saved_models}/{entry}/{args.version} exists: geomae export never "
+            f"overwrites a version unless --force (new: --version {max(latest) + 1})")
+    return args.version, latest
 
 
 def cmd_evaluate(args):
@@ -183,10 +227,21 @@ def build_parser():
     p = sub.add_parser("train", help="train zoo entries from their recipes (zoo/*.toml)")
     p.add_argument("recipes", nargs="+", help="recipe files, e.g. zoo/disk_ae.toml")
     p.add_argument("--out-dir", default="runs", help="run folders (logs, backups)")
-    p.add_argument("--saved-models", default="saved_models", help="export root")
-    p.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
-    p.add_argument("--no-export", action="store_true", help="do not export the model")
+    p.add_argument("--saved-models", default="saved_models",
+                   help="where --publish publishes (saved_models/<entry>/<version>/)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="override the recipe's epochs (such a run is never published)")
+    p.add_argument("--no-export", action="store_true",
+                   help="do not export the model into the run folder")
     p.add_argument("--no-evaluate", action="store_true", help="skip held-out evaluation")
+    p.add_argument("--publish", action="store_true",
+                   help="publish the finished run to saved_models/<entry>/<version>/ and "
+                        "<recipe>.results.json (default: a new version)")
+    p.add_argument("--version", type=int, default=None,
+                   help="with --publish: the version to publish to (default: the recipe's "
+                        "[export] version, else one above the latest)")
+    p.add_argument("--force", action="store_true",
+                   help="with --publish: replace an existing version")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="0 silent, 1 progress bar, 2 one line per epoch")
     p.set_defaults(func=cmd_train)
@@ -216,7 +271,10 @@ def build_parser():
     p.add_argument("--saved-models", default="saved_models",
                    help="root of the SavedModels (<root>/<entry>/<version>/)")
     p.add_argument("--version", type=int, default=None,
-                   help="version folder (default: one above the latest)")
+                   help="version folder to write for ENTRY (required; a new one becomes "
+                        "the version zoo.load and TF Serving use)")
+    p.add_argument("--force", action="store_true",
+                   help="allow --version to name an existing version (rewritten in place)")
     p.add_argument("--refresh-config", action="store_true",
                    help="only rewrite saved_models/models.config")
     p.add_argument("--serve-root", default=None,

@@ -55,7 +55,9 @@ LR_SCHEDULES = ("constant", "cosine")
 #: (bfloat16 compute, float32 variables; CPUs with AVX512-BF16 and recent
 #: GPUs). The trained entry is always evaluated and exported in float32.
 DTYPE_POLICIES = ("float32", "mixed_bfloat16")
-EXPORT_DEFAULTS = {"version": 1}
+#: `[export] version`: the version `geomae train RECIPE --publish` publishes to
+#: (refused when it exists, unless --force); None publishes to a new version.
+EXPORT_DEFAULTS = {"version": None}
 
 
 class RecipeError(ValueError):
@@ -198,6 +200,11 @@ def load_recipe(path):
     export = dict(EXPORT_DEFAULTS)
     _check_keys(path, "export", raw.get("export", {}), EXPORT_DEFAULTS)
     export.update(raw.get("export", {}))
+    if export["version"] is not None:
+        try:
+            validation.check_int("export.version", export["version"], minimum=1)
+        except (TypeError, ValueError) as err:
+            raise RecipeError(f"{path}: {err}") from None
     return Recipe(path=path, entry=raw["entry"], factory=factory,
                   description=raw.get("description", ""), paper=raw.get("paper", ""),
                   model=model, data=data, training=training,

@@ -1,9 +1,19 @@
-"""`geomae train`: a recipe in, a trained, evaluated and exported entry out.
+"""`geomae train`: a recipe in, a trained, evaluated and exported run out.
 
-The run folder `runs/<entry>/` holds the TensorBoard logs (`logs/`), the
-per-epoch history (`history.csv`), the last finite weights
-(`last.weights.h5`) and the backup that makes an interrupted run resume from
-its last completed epoch (`backup/`): run the same command again.
+The run folder `runs/<entry>/` holds everything a run writes: the
+TensorBoard logs (`logs/`), the per-epoch history (`history.csv`), the last
+finite weights (`last.weights.h5`), the backup that makes an interrupted run
+resume from its last completed epoch (`backup/`: run the same command
+again), the held-out metrics (`results.json`) and the SavedModel export
+(`saved_models/<entry>/1/`, servable as it is).
+
+A run never touches what is published. Publishing (`publish=True`,
+`geomae train RECIPE --publish`) copies the run's export to
+`saved_models/<entry>/<version>/` and its results to `<recipe>.results.json`
+(e.g. `zoo/disk_ae.results.json`): to a new version by default, to the
+recipe's `[export] version` when it names one, and never over an existing
+version unless `force=True`. A run whose recipe is overridden (`epochs`) or
+that skips the evaluation or the export cannot be published.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ import inspect
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -21,7 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from geomae_tf import analysis, atomic, datasets, zoo
+from geomae_tf import analysis, atomic, datasets, validation, zoo
 from geomae_tf.training import callbacks as gcallbacks
 from geomae_tf.training.recipe import RecipeError, load_recipe
 
@@ -33,6 +44,10 @@ TRAINERS = {
 
 class TrainingDivergedError(RuntimeError):
     """Training produced NaN or infinite values; nothing was exported."""
+
+
+class PublishError(ValueError):
+    """A run that may not be published, or a version that publishing would overwrite."""
 
 
 def family_of(recipe):
@@ -170,25 +185,125 @@ def _check_finite(model, history, recipe):
             f"and run again; the last finite weights are in the run folder.")
 
 
+def published_versions(saved_models, entry):
+    """The version numbers already published for `entry` under `saved_models`."""
+    base = Path(saved_models) / entry
+    return sorted(int(p.name) for p in base.glob("*") if p.name.isdigit() and p.is_dir())
+
+
+def publish_target(recipe, saved_models="saved_models", version=None, force=False):
+    """The folder a run of `recipe` would be published to, checked before training.
+
+    The version is `version` if given, else the recipe's `[export] version`
+    if it names one, else one above the highest published version.
+
+    Raises:
+        PublishError: that version exists and `force` is False.
+    """
+    existing = published_versions(saved_models, recipe.entry)
+    if version is None:
+        version = recipe.export.get("version")
+    if version is None:
+        version = max(existing, default=0) + 1
+    version = validation.check_int("version", version, minimum=1)
+    target = Path(saved_models) / recipe.entry / str(version)
+    if version in existing and not force:
+        raise PublishError(
+            f"{target} is already published (geomae_tf.zoo.load serves it): publishing "
+            f"never overwrites a version. Publish to a new version (version="
+            f"{max(existing) + 1}, --version {max(existing) + 1}), or replace this one "
+            f"(force=True, --force).")
+    return target
+
+
+def publish_run(run_export, results, recipe, target):
+    """Copies a finished run into the published places, atomically.
+
+    Args:
+        run_export: path. The run's version folder (SavedModel, weights, config).
+        results: dict. The run's results; written to `<recipe>.results.json`.
+        recipe: the run's `Recipe`.
+        target: path. `saved_models/<entry>/<version>/` (see `publish_target`).
+
+    Returns:
+        The path of the published version folder.
+    """
+    from geomae_tf.export.saved_model import write_models_config
+
+    target = Path(target)
+    with atomic.atomic_directory(target) as tmp:
+        shutil.copytree(run_export, tmp, dirs_exist_ok=True)
+    write_models_config(target.parents[1])
+    published = dict(results, export=str(target))
+    atomic.write_text(Path(recipe.path).with_suffix(".results.json"),
+                      json.dumps(published, indent=2, default=float) + "\n")
+    return target
+
+
+def check_publishable(recipe, saved_models="saved_models", version=None, force=False,
+                      epochs=None, evaluate=True, export=True):
+    """The folder a run of `recipe` would be published to, or why it may not be.
+
+    A run is published only as its recipe says (no `epochs` override, with
+    its evaluation and its export), and never over an existing version
+    unless `force`.
+
+    Returns:
+        The target folder (see `publish_target`).
+
+    Raises:
+        PublishError: an override, or an existing version without `force`.
+    """
+    overrides = [name for name, given in (("epochs", epochs is not None),
+                                          ("no evaluation", not evaluate),
+                                          ("no export", not export)) if given]
+    if overrides:
+        raise PublishError(
+            f"a run that differs from its recipe is never published: publishing needs "
+            f"the recipe as it is, evaluated and exported. Received: publish with "
+            f"{', '.join(overrides)} (drop --publish, or the override)")
+    return publish_target(recipe, saved_models, version, force)
+
+
 def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
-          evaluate=True, epochs=None, verbose="auto", command=None):
-    """Trains the entry of the recipe at `recipe_path`, evaluates, exports.
+          evaluate=True, epochs=None, verbose="auto", command=None, publish=False,
+          version=None, force=False):
+    """Trains the entry of the recipe at `recipe_path`, evaluates, exports, and
+    publishes only when asked.
+
+    Everything goes to the run folder `<out_dir>/<entry>/`: `results.json`
+    and the SavedModel export `saved_models/<entry>/1/`. Nothing under
+    `saved_models` nor `<recipe>.results.json` changes unless `publish`.
 
     Args:
         recipe_path: path of a `.toml` recipe (e.g. "zoo/disk_ae.toml").
         out_dir: folder of the run folders. Defaults to "runs".
-        saved_models: folder of the zoo's SavedModels.
-        export: bool. Export the trained model (`saved_models/<entry>/<v>/`).
+        saved_models: folder of the published SavedModels (only read or
+            written when publishing). Defaults to "saved_models".
+        export: bool. Export the trained model into the run folder.
         evaluate: bool. Measure the metrics on fresh held-out data and write
-            them, with the command, seed and time, to `<recipe>.results.json`.
-        epochs: int or None. Overrides the recipe's epochs (quick checks).
+            them, with the command, seed and time, to the run's `results.json`.
+        epochs: int or None. Overrides the recipe's epochs (quick checks; such
+            a run cannot be published).
         verbose: Keras verbosity ("auto" shows a progress bar).
         command: str. The command line recorded in the results.
+        publish: bool. Publish the run (see `publish_target`); checked
+            before training starts.
+        version: int or None. The version to publish to (default: the
+            recipe's `[export] version`, else a new one).
+        force: bool. Allow publishing over an existing version.
 
     Returns:
-        (model, results dict).
+        (model, results dict). `results["export"]` is the run's export,
+        `results["published"]` the published folder when published.
+
+    Raises:
+        PublishError: `publish` with an override, or onto an existing version
+            without `force`.
     """
     recipe = load_recipe(recipe_path)
+    target = check_publishable(recipe, saved_models, version, force, epochs, evaluate,
+                               export) if publish else None
     seed = recipe.training["seed"]
     seed_run(seed)
     run_dir = Path(out_dir) / recipe.entry
@@ -222,19 +337,22 @@ def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
         "dtype_policy": recipe.training["dtype_policy"],
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                    f"TF {tf.__version__}, Keras {keras.__version__}",
+        "run_dir": str(run_dir),
     }
     if evaluate:
         results["metrics"] = evaluate_fn(model, **eval_kwargs)
         results["evaluation"] = eval_kwargs
-        atomic.write_text(Path(recipe.path).with_suffix(".results.json"),
-                          json.dumps(results, indent=2, default=float) + "\n")
     if export:
         from geomae_tf.export.saved_model import export_entry
 
         config = {"factory": recipe.factory, "model": recipe.model,
                   "recipe": str(recipe.path), "results": results}
         spec = zoo.ENTRIES.get(recipe.entry, {})
-        results["export"] = str(export_entry(model, recipe.entry, root=saved_models,
-                                             version=recipe.export["version"], config=config,
+        results["export"] = str(export_entry(model, recipe.entry, root=run_dir / "saved_models",
+                                             version=1, config=config,
                                              signature=spec.get("signature")))
+    if target is not None:
+        results["published"] = str(publish_run(results["export"], results, recipe, target))
+    atomic.write_text(run_dir / "results.json",
+                      json.dumps(results, indent=2, default=float) + "\n")
     return model, results

@@ -39,10 +39,14 @@ def test_training_lowers_the_loss_and_records_the_run(tmp_path):
     history = list(csv.DictReader(open(tmp_path / "runs" / "disk_ae" / "history.csv")))
     losses = [float(row["loss"]) for row in history]
     assert losses[-1] < losses[0]
-    recorded = (tmp_path / "r.results.json").read_text()
+    recorded = (tmp_path / "runs" / "disk_ae" / "results.json").read_text()
     for key in ('"command": "geomae train r.toml"', '"seed": 0', '"train_seconds"', '"mse"'):
         assert key in recorded
-    assert (tmp_path / "sm" / "disk_ae" / "1" / "saved_model.pb").is_file()
+    # The run keeps its own export; nothing is published without being asked.
+    run_export = tmp_path / "runs" / "disk_ae" / "saved_models" / "disk_ae" / "1"
+    assert Path(results["export"]) == run_export
+    assert (Path(results["export"]) / "saved_model.pb").is_file()
+    assert not (tmp_path / "sm").exists() and not (tmp_path / "r.results.json").exists()
     assert list((tmp_path / "runs" / "disk_ae" / "logs").rglob("events.out.tfevents.*"))
 
 
@@ -51,6 +55,7 @@ def test_nan_stops_training_and_exports_nothing(tmp_path):
     with pytest.raises(TrainingDivergedError, match="NaN/inf.*nothing exported"):
         train(recipe, out_dir=tmp_path / "runs", saved_models=tmp_path / "sm", verbose=0)
     assert not (tmp_path / "sm").exists()
+    assert not (tmp_path / "runs" / "disk_ae" / "saved_models").exists()
 
 
 def _epochs(path):
@@ -161,7 +166,7 @@ def test_mixed_bfloat16_run_trains_in_bfloat16_and_yields_a_float32_entry(tmp_pa
     assert model.dtype_policy.name == "float32"
     assert keras.config.dtype_policy().name == "float32"
     assert np.isfinite(results["metrics"]["mse"])
-    assert (tmp_path / "sm" / "disk_ae" / "1" / "saved_model.pb").is_file()
+    assert (Path(results["export"]) / "saved_model.pb").is_file()
 
 
 def test_bad_dtype_policies_are_named(tmp_path):
