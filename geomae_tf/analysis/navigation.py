@@ -360,9 +360,12 @@ def save_gif(outputs, values, path, label, fps=8):
 
 
 def save_png(fig, path, dpi=100):
-    """Writes `fig` to `path` as a PNG atomically; returns the path."""
+    """Writes `fig` to `path` as a PNG atomically (`plotting.save_figure` into a
+    temporary sibling, then moved into place); returns the path."""
+    from geomae_tf.analysis.plotting import save_figure
+
     with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+        save_figure(fig, tmp, dpi=dpi)
     return Path(path)
 
 
