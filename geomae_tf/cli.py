@@ -315,7 +315,7 @@ def build_parser():
                    help="atomic entries: show the swept block's atom alone")
     p.add_argument("--recipe", default=None,
                    help="the entry's recipe (default: zoo/<entry>.toml)")
-    p.add_argument("--out", default="navigation", help="folder of the GIFs and strips")
+    p.add_argument("--out", default="figures/navigation", help="folder of the GIFs and strips")
     p.set_defaults(func=cmd_navigate)
     for subparser in sub.choices.values():
         subparser.formatter_class = _HelpFormatter

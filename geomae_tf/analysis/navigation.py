@@ -516,7 +516,7 @@ def entry_training_codes(model, entry, n=DEFAULT_N_CODES, recipe=None):
                                   latent_dim=latent_dim_of(model))
 
 
-def navigate_entry(entry, out_dir="navigation", n_codes=DEFAULT_N_CODES, recipe=None,
+def navigate_entry(entry, out_dir="figures/navigation", n_codes=DEFAULT_N_CODES, recipe=None,
                    **kwargs):
     """`navigate` on a trained zoo entry, bounds from its own training data.
 
