@@ -307,7 +307,7 @@ def build_parser():
                         "(0: min and max)")
     p.add_argument("--reference", type=_reference, default=0,
                    help="the other coordinates' values: a training sample's code (its "
-                        "index) or 'mean'")
+                        "index; default: 0, the first) or 'mean'")
     p.add_argument("--n-codes", type=int, default=1000,
                    help="training inputs encoded for the bounds")
     p.add_argument("--fps", type=float, default=8.0, help="GIF frames per second")
