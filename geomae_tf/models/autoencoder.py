@@ -80,17 +80,96 @@ class Autoencoder(keras.Model):
         return int(self.decoder.inputs[0].shape[-1])
 
     # -- validated numpy API -----------------------------------------------
-    def encode(self, images, batch_size=256):
-        """Codes of `images` (float32 in [0, 1], `(N, H, W, 1)`) as a numpy array."""
-        images = validation.check_images(images, size=self.image_shape[:2])
-        return np.asarray(self.encoder.predict(images, batch_size=batch_size, verbose=0))
+    # `encode`, `decode`, `reconstruct`, `predict` and an inference call on
+    # concrete values (`ae(x)`) check their input with `geomae_tf.validation`
+    # (shape, dtype, finiteness, range [0, 1] up to RANGE_TOLERANCE) and take
+    # empty batches; the SavedModel's signatures apply the same checks
+    # (`geomae_tf.export`).
+    def check_inputs(self, images, name="images", clip=False):
+        """`images` validated for this autoencoder, as float32 numpy.
+
+        Images `(N, H, W, 1)` in [0, 1] (up to
+        `geomae_tf.validation.RANGE_TOLERANCE`), 1-D signals `(N, n, 1)`
+        for an autoencoder of signals, codes `(N, d)` for one of codes.
+        `clip=True` clips finite values of images into [0, 1] instead of
+        refusing them.
+        """
+        if len(self.image_shape) == 2:
+            return validation.check_signals(images, name=name, length=self.image_shape[0])
+        if len(self.image_shape) == 1:  # an autoencoder of codes (e.g. a generator's)
+            return validation.check_codes(images, name=name, latent_dim=self.image_shape[0])
+        return validation.check_images(images, name=name, size=self.image_shape[:2],
+                                       channels=self.image_shape[2], clip=clip)
+
+    def _apply(self, model, x, batch_size):
+        """`model` on the validated array `x` as numpy, by batches; an empty
+        batch gives an empty result of the right shape."""
+        batch_size = validation.check_int("batch_size", batch_size, minimum=1)
+        if len(x) == 0:
+            return np.asarray(keras.ops.convert_to_numpy(model(x, training=False)))
+        if model is self:
+            return np.asarray(keras.Model.predict(self, x, batch_size=batch_size, verbose=0))
+        return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+
+    def encode(self, images, batch_size=256, clip=False):
+        """Codes of `images` (float32 in [0, 1], `(N, H, W, 1)`) as a numpy array.
+
+        Args:
+            images: array `(N, H, W, 1)`, values in [0, 1] (decoded images,
+                which overshoot by a few hundredths, pass; see
+                `geomae_tf.validation.RANGE_TOLERANCE`).
+            batch_size: int. Defaults to 256.
+            clip: bool. Clip finite values into [0, 1] first, e.g. to encode
+                D(z) for any z (E o D, JMIV 2020 section 4). Defaults to False.
+        """
+        images = self.check_inputs(images, clip=clip)
+        return self._apply(self.encoder, images, batch_size)
 
     def decode(self, z, batch_size=256):
         """Images decoded from codes `z` shaped `(N, latent_dim)`."""
         z = validation.check_codes(z, latent_dim=self.latent_dim)
-        return np.asarray(self.decoder.predict(z, batch_size=batch_size, verbose=0))
+        return self._apply(self.decoder, z, batch_size)
 
-    def reconstruct(self, images, batch_size=256):
-        """D(E(images)) as a numpy array, after validating `images`."""
-        images = validation.check_images(images, size=self.image_shape[:2])
-        return np.asarray(self.predict(images, batch_size=batch_size, verbose=0))
+    def reconstruct(self, images, batch_size=256, clip=False):
+        """D(E(images)) as a numpy array, after validating `images` (see `encode`)."""
+        images = self.check_inputs(images, clip=clip)
+        return self._apply(self, images, batch_size)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """`keras.Model.predict`, with arrays and tensors validated first.
+
+        Arrays go through `check_inputs` (an empty batch gives an empty
+        result); datasets and generators are passed to Keras unchanged.
+        """
+        if isinstance(x, np.ndarray) or _is_concrete_tensor(x):
+            x = self.check_inputs(keras.ops.convert_to_numpy(x))
+            if len(x) == 0:
+                return np.asarray(keras.ops.convert_to_numpy(self(x, training=False)))
+        return super().predict(x, batch_size=batch_size, verbose=verbose, steps=steps,
+                               callbacks=callbacks)
+
+    def __call__(self, *args, **kwargs):
+        # Inference on concrete values (numpy, eager tensors) is validated like
+        # `encode`; symbolic calls (functional construction, tf.function,
+        # jit) and training calls go to Keras unchecked.
+        inputs = args[0] if args else kwargs.get("inputs")
+        if not kwargs.get("training") and (isinstance(inputs, np.ndarray)
+                                           or _is_concrete_tensor(inputs)):
+            self.check_inputs(keras.ops.convert_to_numpy(inputs))
+        return super().__call__(*args, **kwargs)
+
+
+def _is_concrete_tensor(x):
+    """True for a backend tensor holding values now (not a symbolic one)."""
+    if isinstance(x, keras.KerasTensor) or not keras.ops.is_tensor(x):
+        return False
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.executing_eagerly() and not tf.is_symbolic_tensor(x)
+    if backend == "jax":
+        import jax
+
+        return not isinstance(x, jax.core.Tracer)
+    return True

@@ -245,7 +245,7 @@ class PCAAutoencoder(Autoencoder):
     def encode(self, x, batch_size=256):
         """The codes (N, latent_dim) of inputs `x` (images, or generator codes)."""
         x = self._check_inputs(x)
-        return np.asarray(self.encoder.predict(x, batch_size=batch_size, verbose=0))
+        return self._apply(self.encoder, x, batch_size)
 
     def decode(self, z, batch_size=256):
         """Decodes codes `z` (N, k) with the decoder of stage k (k <= latent_dim).
@@ -258,10 +258,9 @@ class PCAAutoencoder(Autoencoder):
         if not 1 <= k <= self.n_stages:
             raise ValueError(f"`z` must have between 1 and {self.n_stages} columns. "
                              f"Received: z with shape {z.shape}")
-        out = np.asarray(self.stage_decoders[k - 1].predict(z, batch_size=batch_size,
-                                                            verbose=0))
+        out = self._apply(self.stage_decoders[k - 1], z, batch_size)
         if self.head is not None:
-            out = np.asarray(self.head.predict(out, batch_size=batch_size, verbose=0))
+            out = self._apply(self.head, out, batch_size)
         return out
 
     def reconstruct(self, x, batch_size=256, n_components=None):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keras
-import numpy as np
 
 from geomae_tf import validation
 from geomae_tf.models.autoencoder import Autoencoder
@@ -33,17 +32,17 @@ class PositionAutoencoder(Autoencoder):
     def encode(self, signals, batch_size=256):
         """Codes of `signals` `(N, n, 1)` as a numpy array `(N, 1)`."""
         signals = validation.check_signals(signals, length=self.image_shape[0])
-        return np.asarray(self.encoder.predict(signals, batch_size=batch_size, verbose=0))
+        return self._apply(self.encoder, signals, batch_size)
 
     def decode(self, z, batch_size=256):
         """Signals decoded from codes `z` shaped `(N, latent_dim)`."""
         z = validation.check_codes(z, latent_dim=self.latent_dim)
-        return np.asarray(self.decoder.predict(z, batch_size=batch_size, verbose=0))
+        return self._apply(self.decoder, z, batch_size)
 
     def reconstruct(self, signals, batch_size=256):
         """D(E(signals)) as a numpy array."""
         signals = validation.check_signals(signals, length=self.image_shape[0])
-        return np.asarray(self.predict(signals, batch_size=batch_size, verbose=0))
+        return self._apply(self, signals, batch_size)
 
 
 def position_autoencoder(n=64, depths=PAPER_DEPTHS, use_bias=True, pooling="strided",
