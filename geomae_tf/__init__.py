@@ -4,8 +4,11 @@ Autoencoders whose latent space can be understood, navigated and trusted:
 size and position (Newson et al., JMIV 2020), the PCA-like autoencoder
 (Ladjal, Newson, Pham) and the atomic autoencoder (Newson, Traonmilin 2023).
 
-Subpackages are imported on first use, so that `geomae_tf.metrics` (numpy and
-scikit-learn only) does not pay for TensorFlow:
+`import geomae_tf` imports Keras and registers every layer and model class
+of the package (`geomae_tf.layers`, `geomae_tf.models`), so that a model
+saved with `model.save("mine.keras")` loads in a fresh process with
+`keras.saving.load_model("mine.keras")`; the other subpackages are imported
+on first use:
 
 >>> import geomae_tf
 >>> ae = geomae_tf.zoo.disk_autoencoder(weights="disk_ae")
@@ -13,10 +16,23 @@ scikit-learn only) does not pay for TensorFlow:
 
 import importlib
 import os
+import pkgutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
+
+
+def _register_serializable():
+    """Imports every module of `geomae_tf.layers` and `geomae_tf.models`: their
+    classes register themselves with Keras (`register_keras_serializable`)."""
+    for package in ("geomae_tf.layers", "geomae_tf.models"):
+        module = importlib.import_module(package)
+        for info in pkgutil.walk_packages(module.__path__, prefix=package + "."):
+            importlib.import_module(info.name)
+
+
+_register_serializable()
 
 _SUBPACKAGES = ("analysis", "datasets", "export", "layers", "metrics", "models", "training",
                 "validation", "zoo")

@@ -7,15 +7,42 @@
 
 from __future__ import annotations
 
-from geomae_tf.models.atomic.atomic_autoencoder import atomic_autoencoder
-from geomae_tf.models.disk.disk_autoencoder import disk_autoencoder
-from geomae_tf.models.pca.pca_autoencoder import pca_autoencoder
-from geomae_tf.models.pca.plain_autoencoder import plain_autoencoder
-from geomae_tf.models.pca.vae import vae
-from geomae_tf.models.position.position_decoder import position_decoder
-from geomae_tf.models.position.position_encoder import position_encoder
+import functools
+
+from geomae_tf.models.atomic.atomic_autoencoder import atomic_autoencoder as _atomic
+from geomae_tf.models.disk.disk_autoencoder import disk_autoencoder as _disk
+from geomae_tf.models.pca.pca_autoencoder import pca_autoencoder as _pca
+from geomae_tf.models.pca.plain_autoencoder import plain_autoencoder as _plain
+from geomae_tf.models.pca.vae import vae as _vae
+from geomae_tf.models.position.position_decoder import position_decoder as _position_decoder
+from geomae_tf.models.position.position_encoder import position_encoder as _position_encoder
 from geomae_tf.zoo.presets import ENTRIES
-from geomae_tf.zoo.weights import available_entries, entry_config, entry_dir
+from geomae_tf.zoo.weights import (available_entries, entry_config, entry_dir,
+                                   entry_versions, factory_arguments)
+
+
+def _architecture_of_weights(factory):
+    """`factory`, building the architecture its `weights` were saved with.
+
+    With `weights` a zoo entry (or a `.weights.h5` whose `.json` is beside
+    it), the arguments left out come from the entry's config and an argument
+    that contradicts it is refused by name (`factory_arguments`), instead of
+    Keras failing half-way through loading.
+    """
+    @functools.wraps(factory)
+    def build(*args, **kwargs):
+        return factory(**factory_arguments(factory, args, kwargs))
+
+    return build
+
+
+atomic_autoencoder = _architecture_of_weights(_atomic)
+disk_autoencoder = _architecture_of_weights(_disk)
+pca_autoencoder = _architecture_of_weights(_pca)
+plain_autoencoder = _architecture_of_weights(_plain)
+vae = _architecture_of_weights(_vae)
+position_decoder = _architecture_of_weights(_position_decoder)
+position_encoder = _architecture_of_weights(_position_encoder)
 
 #: Factories by name, as recipes and exported configs refer to them.
 FACTORIES = {
@@ -38,7 +65,8 @@ def load(entry, version=None):
 
     Raises:
         ValueError: `entry` is not a zoo entry.
-        FileNotFoundError: the entry has not been trained on this machine.
+        FileNotFoundError: the entry has not been trained on this machine, or
+            has no version `version` (the message lists those present).
     """
     folder = entry_dir(entry, version)
     config = entry_config(entry, version)
@@ -47,5 +75,5 @@ def load(entry, version=None):
 
 
 __all__ = ["ENTRIES", "FACTORIES", "atomic_autoencoder", "available_entries",
-           "disk_autoencoder", "load", "pca_autoencoder", "plain_autoencoder",
+           "disk_autoencoder", "entry_versions", "load", "pca_autoencoder", "plain_autoencoder",
            "position_decoder", "position_encoder", "vae"]

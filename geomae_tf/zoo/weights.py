@@ -9,11 +9,13 @@ under, or `sys.prefix`).
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
 from pathlib import Path
 
+from geomae_tf import validation
 from geomae_tf.zoo.presets import ENTRIES
 
 
@@ -40,26 +42,46 @@ def check_entry(entry):
     return entry
 
 
+def entry_versions(entry):
+    """`{root: [versions]}`: the trained versions of `entry` in each search root."""
+    check_entry(entry)
+    found = {}
+    for root in search_roots():
+        versions = sorted(int(p.name) for p in (root / entry).glob("*")
+                          if p.name.isdigit() and (p / f"{entry}.weights.h5").is_file())
+        if versions:
+            found[root] = versions
+    return found
+
+
 def entry_dir(entry, version=None):
     """The folder of the latest (or the given) version of a trained entry.
 
+    The first search root that has the entry is used (see `search_roots`).
+
     Raises:
-        ValueError: `entry` is not a zoo entry.
-        FileNotFoundError: the entry has not been trained/exported.
+        ValueError: `entry` is not a zoo entry, or `version` not a positive int.
+        FileNotFoundError: the entry has not been trained/exported, or has no
+            such version (the message lists the versions that exist).
     """
     check_entry(entry)
-    for root in search_roots():
-        base = root / entry
-        versions = sorted((int(p.name) for p in base.glob("*")
-                           if p.name.isdigit() and (p / f"{entry}.weights.h5").is_file()))
-        if version is not None and version in versions:
-            return base / str(version)
-        if version is None and versions:
-            return base / str(versions[-1])
+    if version is not None:
+        version = validation.check_int("version", version, minimum=1)
+    found = entry_versions(entry)
+    for root, versions in found.items():
+        if version is None:
+            return root / entry / str(versions[-1])
+        if version in versions:
+            return root / entry / str(version)
+    if found:
+        present = "; ".join(f"{versions} in {root / entry}" for root, versions in found.items())
+        raise FileNotFoundError(
+            f"zoo entry {entry!r} has no version {version}. Versions present: {present}. "
+            f"Pass one of them, or version=None for the latest.")
     raise FileNotFoundError(
-        f"zoo entry {entry!r} has no trained weights (version={version}) in any of "
+        f"zoo entry {entry!r} has no trained weights in any of "
         f"{[str(r) for r in search_roots()]}. Train it with `geomae train "
-        f"{ENTRIES[entry]['recipe']}`.")
+        f"{ENTRIES[entry]['recipe']} --publish`.")
 
 
 def available_entries():
@@ -80,8 +102,101 @@ def entry_config(entry, version=None):
     return json.loads((folder / f"{entry}.json").read_text())
 
 
+def weights_config(weights):
+    """`(source, config)` of saved weights, or None when nothing says how they were built.
+
+    A zoo entry's `<entry>.json`, or for a path `<dir>/<name>.weights.h5` the
+    `<dir>/<name>.json` beside it (as `export_entry` writes them), when it
+    names a `factory`.
+    """
+    if isinstance(weights, str) and weights in ENTRIES:
+        folder = entry_dir(weights)
+        return str(folder / f"{weights}.json"), entry_config(weights)
+    try:
+        path = Path(os.fspath(weights))
+    except TypeError:
+        return None
+    suffix = ".weights.h5"
+    if not path.name.endswith(suffix):
+        return None
+    sibling = path.with_name(path.name[:-len(suffix)] + ".json")
+    if not sibling.is_file():
+        return None
+    config = json.loads(sibling.read_text())
+    if not isinstance(config, dict) or "factory" not in config:
+        return None
+    return str(sibling), config
+
+
+def _plain(value):
+    """JSON's view of a value (tuples as lists), to compare arguments with a config."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _call_text(factory_name, arguments):
+    return f"{factory_name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})"
+
+
+def factory_arguments(factory, args=(), kwargs=None):
+    """The arguments to call `factory` with so that its `weights` fit.
+
+    When `weights` (a zoo entry or a `.weights.h5` with its `.json` beside
+    it) says which factory and arguments built the saved model, the
+    arguments the caller leaves out are taken from there, as keras-hub's
+    `from_preset` takes a preset's architecture; an argument the caller sets
+    to another value than the saved one is refused, by name.
+
+    Args:
+        factory: callable. A model factory of the zoo.
+        args: tuple. Positional arguments of the call.
+        kwargs: dict. Keyword arguments of the call.
+
+    Returns:
+        A dict of keyword arguments for `factory`.
+
+    Raises:
+        ValueError: the weights were built by another factory, or with an
+            architecture argument that differs from the call's.
+    """
+    signature = inspect.signature(factory)
+    explicit = dict(signature.bind(*args, **(kwargs or {})).arguments)
+    weights = explicit.get("weights")
+    found = None if weights is None else weights_config(weights)
+    if found is None:
+        return explicit
+    source, config = found
+    name = factory.__name__
+    saved = {k: v for k, v in (config.get("model") or {}).items() if k in signature.parameters}
+    if config["factory"] != name:
+        raise ValueError(f"`weights`={weights!r} were saved from {config['factory']}, not "
+                         f"from {name} ({source}). Use "
+                         f"geomae_tf.zoo.{config['factory']}(weights=...) or geomae_tf.zoo.load.")
+    differ = []
+    for key, value in explicit.items():
+        if key in ("weights", "name"):
+            continue
+        saved_value = saved.get(key, signature.parameters[key].default)
+        if _plain(value) != _plain(saved_value):
+            differ.append(f"{key}={value!r} where the weights have {key}={saved_value!r}")
+    if differ:
+        raise ValueError(f"`weights`={weights!r} were saved from "
+                         f"{_call_text(config['factory'], saved)} ({source}); this call asks "
+                         f"for {'; '.join(differ)}. Leave out the argument(s) to build the "
+                         f"saved architecture, or pass weights=None for an untrained model.")
+    return {**saved, **explicit}
+
+
 def load_weights_into(model, weights):
-    """Loads `weights` (a zoo entry name or a `.weights.h5` path) into `model`."""
+    """Loads `weights` (a zoo entry name or a `.weights.h5` path) into `model`.
+
+    Raises:
+        ValueError: `weights` is neither, or the saved weights do not fit
+            `model` (the message says how they were built when their `.json`
+            is known).
+        FileNotFoundError: the file does not exist.
+    """
     if isinstance(weights, str) and weights in ENTRIES:
         path = entry_dir(weights) / f"{weights}.weights.h5"
     else:
@@ -92,5 +207,18 @@ def load_weights_into(model, weights):
         if not path.is_file():
             raise FileNotFoundError(f"`weights` file does not exist. Received: "
                                     f"weights={str(path)!r}")
-    model.load_weights(str(path))
+    try:
+        model.load_weights(str(path))
+    except ValueError as err:
+        found = weights_config(weights)
+        how = ""
+        if found:
+            source, config = found
+            call = _call_text(config["factory"], config.get("model") or {})
+            how = (f" They were saved from {call}"
+                   f" ({source}); build the model with those arguments, or use "
+                   f"geomae_tf.zoo.load.")
+        first = str(err).strip().splitlines()[0]
+        raise ValueError(f"`weights`={str(weights)!r} do not fit this model's architecture "
+                         f"(Keras: {first}).{how}") from None
     return model

@@ -87,7 +87,8 @@ def test_parameter_counts():
 
 
 def test_registered_factory_and_public_attributes():
-    assert geomae_tf.zoo.FACTORIES["atomic_autoencoder"] is atomic_autoencoder
+    # the zoo's factory is this one, taking the architecture of saved weights
+    assert geomae_tf.zoo.FACTORIES["atomic_autoencoder"].__wrapped__ is atomic_autoencoder
     ae = geomae_tf.zoo.atomic_autoencoder(k=4, d0=2, image_size=16)
     assert isinstance(ae, AtomicAutoencoder)
     assert isinstance(ae, geomae_tf.models.Autoencoder)
