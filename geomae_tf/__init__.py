@@ -20,7 +20,7 @@ import pkgutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def _register_serializable():
@@ -32,7 +32,10 @@ def _register_serializable():
             importlib.import_module(info.name)
 
 
-_register_serializable()
+from geomae_tf import logs as _logs  # noqa: E402  (standard library only)
+
+with _logs.filtered_stderr():  # TensorFlow's start-up notes held back, real warnings kept
+    _register_serializable()
 
 _SUBPACKAGES = ("analysis", "datasets", "export", "layers", "metrics", "models", "training",
                 "validation", "zoo")

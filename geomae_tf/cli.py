@@ -139,7 +139,7 @@ def cmd_evaluate(args):
     paths = report.write_report(rows, args.out)
     if args.readme:
         paths.append(report.update_readme(args.readme, rows))
-    print(report.markdown_table(rows))
+    print(report.text_table(rows))
     print(f"written: {', '.join(str(p) for p in paths)}")
 
 
@@ -162,7 +162,7 @@ def cmd_demo(args):
           f"held-out data ({'full' if args.full else 'quick'} sets), then drawing their "
           f"figures", flush=True)
     rows = report.evaluate_entries(entries, quick=not args.full, progress=not args.quiet)
-    print(report.markdown_table(rows))
+    print(report.text_table(rows))
     held = sum(c["holds"] for row in rows for c in row["claims"])
     total = sum(len(row["claims"]) for row in rows)
     print(f"\n{held} of {total} claims hold; the model cards (docs/zoo/<entry>.md) say "

@@ -7,7 +7,9 @@ messages before absl::InitializeLog() ...", "Could not find cuda drivers" (once
 per library that probes CUDA), the CPU-feature note, "failed call to cuInit" on
 a machine without a GPU, oneDNN's numerical note. `quiet_tensorflow()` imports
 TensorFlow with fd 2 captured, then writes back every line that matches none of
-`NOISE`: real warnings and errors still show.
+`NOISE`: real warnings and errors still show. It also drops tf.function's
+"retracing" notes, which the evaluations (predictions on batches of several
+shapes) trigger by design.
 """
 
 from __future__ import annotations
@@ -76,4 +78,11 @@ def quiet_tensorflow():
         from absl import logging as absl_logging
 
         absl_logging.set_verbosity(absl_logging.WARNING)
+    tf.get_logger().addFilter(_drop_retracing_notes)
     return tf
+
+
+def _drop_retracing_notes(record):
+    """A `logging` filter: False for tf.function's retracing notes (the evaluations
+    predict on batches of several shapes by design), True for everything else."""
+    return "triggered tf.function retracing" not in record.getMessage()

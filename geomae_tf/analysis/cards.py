@@ -59,7 +59,7 @@ CITATIONS = {
 _SYNTHETIC = {"disks", "ellipses", "diracs", "spikes", "strokes"}
 
 
-def repository_root():
+def repository_root() -> Path:
     """The checkout holding `zoo/` and `docs/` (this package's parent folder)."""
     return Path(__file__).resolve().parents[2]
 
@@ -140,7 +140,7 @@ def _untrained_card(entry, spec):
     return "\n".join(lines)
 
 
-def render_card(entry, root=None):
+def render_card(entry: str, root: str | Path | None = None) -> str:
     """The markdown model card of zoo entry `entry`, as a string.
 
     Args:
@@ -268,12 +268,13 @@ def render_card(entry, root=None):
     return "\n".join(lines)
 
 
-def render_cards(root=None):
+def render_cards(root: str | Path | None = None) -> dict[str, str]:
     """{entry: card text} for every entry of `geomae_tf.zoo.ENTRIES`."""
     return {entry: render_card(entry, root) for entry in ENTRIES}
 
 
-def write_cards(out_dir=None, root=None):
+def write_cards(out_dir: str | Path | None = None,
+                root: str | Path | None = None) -> list[Path]:
     """Writes `<out_dir>/<entry>.md` for every zoo entry (atomically); returns the paths.
 
     Args:

@@ -556,7 +556,8 @@ def figures(model, out_dir, seed=7, n_train_codes=2000, n_steps=7, n_test=1000,
                               n_steps=n_steps, title=f"{name}: latent navigation (others at 0)")
     images, _, attrs = fresh_ellipses(n_test, eval_seed, model.image_shape[0], renderer)
     table = correlation_table(model.encode(images), attrs)
-    samples = f"{n_test} fresh ellipses, seed {eval_seed}, {renderer.replace('_', ' ')} renderer"
+    renderer_name = {"monte_carlo": "Monte Carlo"}.get(renderer, renderer)
+    samples = f"{n_test} fresh ellipses, seed {eval_seed}, {renderer_name} renderer"
     return [grid, table_figure({name: table}, out_dir / f"{name}_table.png", samples=samples)]
 
 

@@ -110,6 +110,23 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def text_table(rows: list[dict]) -> str:
+    """The claims as aligned plain text for a terminal: entry, claim, measured, holds.
+
+    The papers and the claims' sources are in `markdown_table` (`evaluation.md`) and
+    the model cards. An entry without claims gets one line with its metrics.
+    """
+    lines = [f"{'entry':<22} {'claim':<32} {'measured':>10}  holds"]
+    for row in rows:
+        if not row["claims"]:
+            lines.append(f"{row['entry']:<22} (no claim) {_other_metrics(row, limit=3)}")
+        for claim in row["claims"]:
+            lines.append(f"{row['entry']:<22} {claim['claim']:<32} "
+                         f"{_fmt(claim['measured']):>10}  "
+                         f"{'yes' if claim['holds'] else 'NO'}")
+    return "\n".join(lines)
+
+
 def zoo_table(rows: list[dict]) -> str:
     """The README's zoo table: one line per entry, measured metrics and claims."""
     lines = ["| entry | paper | measured on fresh data (claims: holds?) | parameters | training |",

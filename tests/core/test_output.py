@@ -57,6 +57,17 @@ def test_filtered_stderr_drops_tensorflow_notes_and_keeps_warnings(capfd):
     assert err == "UserWarning: a real warning\n"
 
 
+def test_retracing_notes_are_dropped_and_other_warnings_kept():
+    import logging
+
+    def record(message):
+        return logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, message, None, None)
+
+    assert not logs._drop_retracing_notes(record(
+        "5 out of the last 5 calls to <function f> triggered tf.function retracing."))
+    assert logs._drop_retracing_notes(record("Layer 'dense' was never built"))
+
+
 def test_figures_leave_the_backend_alone_and_are_bare_figures():
     import matplotlib.pyplot as plt
 

@@ -1,0 +1,83 @@
+"""The documentation a newcomer reads: short README, working links, version in step,
+and text that cites papers and versions, not the project's work log."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import geomae_tf
+
+REPO = Path(__file__).resolve().parents[2]
+PAGES = [REPO / "README.md", REPO / "CHANGELOG.md", *sorted((REPO / "docs").rglob("*.md"))]
+#: References a user cannot follow: a work log's sessions and issues, team-only files.
+WORK_LOG = re.compile(r"\bsessions?[- ]\d|\bsession \d|\bissues? #?\d|ECOSYSTEM_NOTES|"
+                      r"CONTRACT\.md|\bthe contract\b|\.\./shared", re.IGNORECASE)
+
+
+def test_readme_is_short_and_keeps_the_two_commands_and_the_zoo_table():
+    text = (REPO / "README.md").read_text()
+    assert len(text.splitlines()) <= 210
+    assert "make demo" in text and "make test" in text
+    assert "<!-- zoo-table:start -->" in text and "<!-- zoo-table:end -->" in text
+    for page in ("docs/size.md", "docs/position.md", "docs/pca.md", "docs/atomic.md"):
+        assert f"]({page})" in text
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(REPO)))
+def test_relative_links_resolve(page):
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        assert (page.parent / target).exists(), f"{page.name}: broken link {target}"
+
+
+def test_zoo_table_links_every_listed_entry_to_its_card():
+    text = (REPO / "README.md").read_text()
+    table = text.split("<!-- zoo-table:start -->")[1].split("<!-- zoo-table:end -->")[0]
+    for entry in re.findall(r"^\| \[`(\w+)`\]", table, re.MULTILINE):
+        assert (REPO / "docs" / "zoo" / f"{entry}.md").is_file()
+
+
+def test_version_changelog_citation_and_licence_agree():
+    version = geomae_tf.__version__
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    assert changelog.startswith("# Changelog")
+    released = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - (\d{4}-\d{2}-\d{2})$", changelog, re.M)
+    assert released and released[0][0] == version      # newest first
+    assert [v for v, _ in released] == sorted((v for v, _ in released),
+                                              key=lambda v: tuple(map(int, v.split("."))),
+                                              reverse=True)
+    citation = (REPO / "CITATION.cff").read_text()
+    assert re.search(rf"^version: {re.escape(version)}$", citation, re.M)
+    assert "10.1007/s10851-019-00924-w" in citation and "hal-03962759" in citation
+    assert (REPO / "LICENSE").read_text().startswith("MIT License")
+    assert re.search(r"^license = MIT$", (REPO / "setup.cfg").read_text(), re.M)
+
+
+def test_no_work_log_references():
+    files = subprocess.run(["git", "ls-files", "*.py", "*.md", "*.toml", "*.cfg", "*.ipynb"],
+                           cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    hits = []
+    for name in files:
+        path = REPO / name
+        if path.name == "test_docs.py" or not path.is_file():
+            continue
+        for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if WORK_LOG.search(line):
+                hits.append(f"{name}:{number}: {line.strip()[:100]}")
+    assert not hits, "cite the paper, section or version instead:\n" + "\n".join(hits)
+
+
+def test_api_reference_builds_without_warnings(tmp_path):
+    # mkdocs + mkdocstrings (the `test` extra): the API pages come from the docstrings
+    pytest.importorskip("mkdocstrings")
+    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict",
+                             "--site-dir", str(tmp_path / "site")],
+                            cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    api = (tmp_path / "site" / "api" / "index.html").read_text()
+    for name in ("geomae_tf.zoo.load", "export_saved_model", "render_card"):
+        assert name in api
