@@ -20,6 +20,11 @@ Example (`zoo/disk_ae.toml`)::
     batch_size = 300
     learning_rate = 1e-3
     seed = 0
+
+A recipe trains on the user's own images with `[data] dataset = "images"`,
+`path = "..."` (a folder of PNG/JPEG, a `.npy`/`.npz` array, or
+"tfds:NAME"; a relative path is read from the recipe's folder) and
+`image_size = ...` (see `geomae_tf.datasets.images`).
 """
 
 from __future__ import annotations
@@ -163,6 +168,9 @@ def load_recipe(path):
                           f"{sorted(datasets.DATASETS)}. Received: dataset={dataset!r}")
     _check_keys(path, "data", data,
                 _parameters(datasets.DATASETS[dataset].training_dataset) | {"dataset"})
+    if isinstance(data.get("path"), str) and not data["path"].startswith("tfds:"):
+        # the user's data: a relative path is relative to the recipe's folder
+        data["path"] = str(path.parent / Path(data["path"]).expanduser())
 
     training = dict(TRAINING_DEFAULTS)
     given = raw.get("training", {})

@@ -51,13 +51,83 @@ class PublishError(ValueError):
 
 
 def family_of(recipe):
-    """The family of a recipe's entry (which evaluator and figures apply)."""
+    """The family of a recipe's entry (which evaluator and figures apply), or
+    None for an entry outside the zoo that names none."""
     if recipe.evaluation.get("family"):
         return recipe.evaluation["family"]
     if recipe.entry in zoo.ENTRIES:
         return zoo.ENTRIES[recipe.entry]["family"]
-    raise RecipeError(f"{recipe.path}: entry {recipe.entry!r} is not a zoo entry: set "
-                      f"[evaluation] family to one of {sorted(analysis.EVALUATORS)}")
+    return None
+
+
+def user_data(recipe):
+    """True when the recipe trains on data without ground truth (a dataset
+    with a validation split, such as the user's own images)."""
+    return hasattr(datasets.DATASETS[recipe.dataset], "validation_images")
+
+
+def evaluator_of(recipe):
+    """The function that evaluates a run of `recipe`: its family's (measured
+    on fresh synthetic data with ground truth), or, on the user's own data or
+    for an entry with no family, `analysis.reconstruction.evaluate` (MSE and
+    PSNR on held-out images)."""
+    family = family_of(recipe)
+    if family is None or user_data(recipe):
+        from geomae_tf.analysis import reconstruction
+
+        return reconstruction.evaluate
+    return analysis.resolve(analysis.EVALUATORS, family)
+
+
+#: Held-out images drawn (seed + 1) for the reconstruction metrics of a
+#: synthetic dataset's run outside the zoo.
+N_HELD_OUT = 512
+
+
+def held_out_images(recipe):
+    """Images the run never trained on: the validation split of the user's
+    data, else a fresh draw of the recipe's dataset (its seed + 1)."""
+    module = datasets.DATASETS[recipe.dataset]
+    kwargs = recipe.data_kwargs()
+    if user_data(recipe):
+        return module.validation_images(**kwargs)
+    kwargs["seed"] = kwargs["seed"] + 1
+    batches, n = [], 0
+    for batch in module.training_dataset(**kwargs):
+        x = np.asarray(batch[0] if isinstance(batch, (tuple, list)) else batch)
+        batches.append(x)
+        n += len(x)
+        if n >= N_HELD_OUT:
+            break
+    return np.concatenate(batches)[:N_HELD_OUT]
+
+
+def training_data(recipe):
+    """The recipe's training pipeline (built, so its data is checked now)."""
+    return datasets.DATASETS[recipe.dataset].training_dataset(**recipe.data_kwargs())
+
+
+def validation_data(recipe):
+    """The validation pipeline for `model.fit`, when the dataset has a
+    validation split (the user's images), else None."""
+    fn = datasets.DATASETS[recipe.dataset].training_dataset
+    params = inspect.signature(fn).parameters
+    if "subset" not in params:
+        return None
+    split = recipe.data.get("validation_split", params["validation_split"].default)
+    return fn(**recipe.data_kwargs(), subset="validation") if split > 0 else None
+
+
+def check_image_shape(model, data, recipe):
+    """Refuses data whose images do not fit the model, before training."""
+    spec = data.element_spec[0] if isinstance(data.element_spec, tuple) else data.element_spec
+    # An Autoencoder is a subclassed Model (no `inputs`): it knows its `image_shape`.
+    expected = tuple(model.image_shape) if hasattr(model, "image_shape") else (
+        tuple(model.inputs[0].shape[1:]) if model.inputs else None)
+    if expected is not None and tuple(spec.shape[1:]) != expected:
+        raise RecipeError(
+            f"{recipe.path}: [data] gives inputs shaped {tuple(spec.shape[1:])} but the "
+            f"[model] takes {expected}: make [data] image_size and [model] image_size agree")
 
 
 def seed_run(seed):
@@ -107,7 +177,7 @@ def as_float32(model, recipe):
 def evaluation_kwargs(recipe, evaluate_fn):
     """The recipe's [evaluation] arguments, checked against `evaluate_fn`."""
     kwargs = {k: v for k, v in recipe.evaluation.items() if k != "family"}
-    allowed = set(inspect.signature(evaluate_fn).parameters) - {"model"}
+    allowed = set(inspect.signature(evaluate_fn).parameters) - {"model", "images"}
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
         raise RecipeError(f"{recipe.path}: unknown key(s) {unknown} in [evaluation]. "
@@ -151,10 +221,14 @@ def run_learning_rate(training, data, epochs):
     return learning_rate(training, _steps_per_epoch(data, training), epochs)
 
 
-def fit(model, recipe, run_dir, verbose="auto", epochs=None):
-    """Trains `model` with `model.fit` as the recipe says; returns the History."""
+def fit(model, recipe, run_dir, verbose="auto", epochs=None, data=None):
+    """Trains `model` with `model.fit` as the recipe says; returns the History.
+
+    `data` is the recipe's training pipeline when already built; a dataset
+    with a validation split (the user's images) also gives `val_loss`.
+    """
     training = recipe.training
-    data = datasets.DATASETS[recipe.dataset].training_dataset(**recipe.data_kwargs())
+    data = training_data(recipe) if data is None else data
     epochs = epochs or training["epochs"]
     rate = run_learning_rate(training, data, epochs)
     model.compile(optimizer=keras.optimizers.Adam(rate, beta_1=training["beta_1"]),
@@ -167,7 +241,7 @@ def fit(model, recipe, run_dir, verbose="auto", epochs=None):
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")),
     ]
-    return model.fit(data, epochs=epochs,
+    return model.fit(data, epochs=epochs, validation_data=validation_data(recipe),
                      steps_per_epoch=training["steps_per_epoch"], callbacks=callbacks,
                      shuffle=False,
                      verbose=verbose)
@@ -306,17 +380,25 @@ def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
                                export) if publish else None
     seed = recipe.training["seed"]
     seed_run(seed)
-    run_dir = Path(out_dir) / recipe.entry
-    run_dir.mkdir(parents=True, exist_ok=True)
-    family = family_of(recipe)
-    evaluate_fn = analysis.resolve(analysis.EVALUATORS, family) if evaluate else None
+    evaluate_fn = evaluator_of(recipe) if evaluate else None
     eval_kwargs = evaluation_kwargs(recipe, evaluate_fn) if evaluate else {}
 
     model = build_model(recipe, recipe.training["dtype_policy"])
-    started = time.time()
+    if evaluate and "images" in inspect.signature(evaluate_fn).parameters and not hasattr(
+            model, "reconstruct"):
+        raise RecipeError(f"{recipe.path}: a {type(model).__name__} is no autoencoder, so "
+                          f"reconstruction metrics do not apply: set [evaluation] family to "
+                          f"one of {sorted(analysis.EVALUATORS)}")
     trainer = recipe.training["trainer"]
+    # The data is read and checked (and fits the model) before anything is written.
+    data = training_data(recipe) if trainer == "fit" else None
+    if data is not None:
+        check_image_shape(model, data, recipe)
+    run_dir = Path(out_dir) / recipe.entry
+    run_dir.mkdir(parents=True, exist_ok=True)
+    started = time.time()
     if trainer == "fit":
-        history = fit(model, recipe, run_dir, verbose=verbose, epochs=epochs)
+        history = fit(model, recipe, run_dir, verbose=verbose, epochs=epochs, data=data)
     elif trainer in TRAINERS:
         history = analysis.resolve(TRAINERS, trainer)(model, recipe, run_dir,
                                                       verbose=verbose, epochs=epochs)
@@ -340,7 +422,15 @@ def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
         "run_dir": str(run_dir),
     }
     if evaluate:
-        results["metrics"] = evaluate_fn(model, **eval_kwargs)
+        if "images" in inspect.signature(evaluate_fn).parameters:  # no ground truth
+            from geomae_tf.analysis import reconstruction
+
+            images = held_out_images(recipe)
+            results["metrics"] = evaluate_fn(model, images, **eval_kwargs)
+            results["figures"] = [str(p) for p in reconstruction.figures(
+                model, images, run_dir / "figures")]
+        else:
+            results["metrics"] = evaluate_fn(model, **eval_kwargs)
         results["evaluation"] = eval_kwargs
     if export:
         from geomae_tf.export.saved_model import export_entry
