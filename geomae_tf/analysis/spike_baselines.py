@@ -2,9 +2,9 @@
 
 Newson and Traonmilin 2023, section 3.2 (Figure 5), decompose images of
 Gaussian spikes with an atomic autoencoder. Sparse spike recovery has
-classical answers that know the point-spread function (PSF); this module
-gives three of them, from the crudest to the best, so that the learned
-decomposition can be read against them on the same images:
+classical answers, the best of which know the point-spread function (PSF);
+this module gives three of them, from the crudest to the best, so that the
+learned decomposition can be read against them on the same images:
 
 - `local_maxima`: pixels that are the maximum of their 3x3 neighbourhood and
   exceed a threshold; position on the pixel grid, amplitude the peak value.
@@ -190,8 +190,9 @@ def greedy_fit(image, threshold=DETECTION_THRESHOLD, sigma=spikes.SIGMA,
     residual's value there as its amplitude; refine the positions and
     amplitudes of all spikes so far by nonlinear least squares
     (Levenberg-Marquardt, analytic Jacobian, at most `MAX_EVALUATIONS`
-    evaluations) on the pixels within `SUPPORT_RADIUS` sigmas of a spike; until the residual's maximum is at
-    most `threshold` or `max_spikes` spikes are placed.
+    evaluations) on the pixels within `SUPPORT_RADIUS` sigmas of a spike;
+    until the residual's maximum is at most `threshold` or `max_spikes`
+    spikes are placed.
     Continuous positions make it exact on noise-free sums of Gaussians
     whenever the greedy start lands in the right basin.
 
