@@ -68,6 +68,52 @@ class Autoencoder(keras.Model):
         config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
         return cls(**config)
 
+    # -- training in Python ---------------------------------------------------
+    def compile_defaults(self):
+        """Compiles with the zoo recipes' default: Adam (learning rate 1e-3)
+        on the mean squared error, the reconstruction loss of eq. (1) (JMIV
+        2020, Table 1); losses the model adds itself (regularisers) come on
+        top. Returns the model."""
+        self.compile(optimizer=keras.optimizers.Adam(1e-3),
+                     loss=keras.losses.MeanSquaredError())
+        return self
+
+    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+        """`keras.Model.fit` for an autoencoder: `fit(x)` trains D(E(x)) ~ x.
+
+        A model that was never compiled is compiled first with
+        `compile_defaults()` (Adam 1e-3, MSE); compile it yourself for
+        anything else. Arrays (`x`, `y`, `validation_data`) are checked as
+        `encode` checks its input (float32 in [0, 1], `(N, H, W, 1)` at the
+        model's size); a `tf.data.Dataset` has its first batch checked.
+
+        Example:
+        >>> ae = geomae_tf.zoo.disk_autoencoder()
+        >>> ae.fit(images, images, epochs=5, batch_size=64)   # or ae.fit(images)
+        """
+        if not self.compiled:
+            if hasattr(self, "set_stage"):  # a progressive model: one stage at a time
+                raise RuntimeError(
+                    f"{type(self).__name__} trains stage by stage (PCA-AE talks, eq. 17): "
+                    "call geomae_tf.training.progressive.train_progressive(model, x, "
+                    "epochs_per_stage=...), or compile the model yourself to train its "
+                    "current stage only")
+            self.compile_defaults()
+        if _is_array(x):
+            x = self.check_inputs(keras.ops.convert_to_numpy(x), name="x")
+            y = x if y is None else y
+        elif hasattr(x, "element_spec") and hasattr(x, "take"):  # a tf.data.Dataset
+            for batch in x.take(1):
+                self.check_inputs(np.asarray(batch[0] if isinstance(batch, (tuple, list))
+                                             else batch), name="x")
+        if _is_array(y):
+            y = self.check_inputs(keras.ops.convert_to_numpy(y), name="y")
+        if isinstance(validation_data, (tuple, list)):
+            validation_data = tuple(
+                self.check_inputs(keras.ops.convert_to_numpy(v), name="validation_data")
+                if _is_array(v) and i < 2 else v for i, v in enumerate(validation_data))
+        return super().fit(x, y, *args, validation_data=validation_data, **kwargs)
+
     # -- geometry of the model ---------------------------------------------
     @property
     def image_shape(self):
@@ -157,6 +203,11 @@ class Autoencoder(keras.Model):
                                            or _is_concrete_tensor(inputs)):
             self.check_inputs(keras.ops.convert_to_numpy(inputs))
         return super().__call__(*args, **kwargs)
+
+
+def _is_array(x):
+    """True for a numpy array or a tensor holding values (data `fit` can check)."""
+    return isinstance(x, np.ndarray) or _is_concrete_tensor(x)
 
 
 def _is_concrete_tensor(x):

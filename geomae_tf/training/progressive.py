@@ -23,6 +23,7 @@ Two entry points:
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import keras
@@ -109,20 +110,60 @@ def train_stage(model, stage, dataset, epochs, learning_rate=1e-3, loss="bce",
     history = model.fit(dataset, epochs=epochs, steps_per_epoch=steps_per_epoch,
                         callbacks=list(callbacks or []), verbose=verbose,
                         initial_epoch=initial_epoch, shuffle=False)
+    centred = model.stage_encoders[stage - 1].get_layer("centred")
     if recalibrate_steps:
-        recalibrate_centring(model, dataset, stage, recalibrate_steps)
+        variance = recalibrate_centring(model, dataset, stage, recalibrate_steps)[1]
+    else:
+        variance = np.asarray(centred.moving_variance)
+    warn_if_collapsed(stage, variance, centred.epsilon)
     return history
+
+
+def warn_if_collapsed(stage, variance, epsilon):
+    """Warns when the new unit of `stage` has collapsed: the variance of its
+    raw code is below the centring's epsilon, so the unit codes (almost)
+    nothing and `CentredLatent` only amplifies noise. Returns True if so."""
+    variance = float(np.max(variance))
+    if variance >= epsilon:
+        return False
+    warnings.warn(f"PCA-AE stage {stage}: the new latent unit collapsed (variance of its code "
+                  f"{variance:.3g}, below the centring's epsilon {epsilon:g}): it carries "
+                  f"no information. Retrain the stage (another seed, a lower lambda_cov or "
+                  f"learning rate), or stop at {stage - 1} unit(s).", UserWarning, stacklevel=3)
+    return True
+
+
+def as_dataset(data, batch_size=128, seed=0):
+    """`data` as `model.fit` takes it: a numpy array of images `(N, H, W, 1)`
+    becomes a shuffled (seeded) `tf.data` pipeline of `(x, x)` batches;
+    anything else (a `tf.data.Dataset` of `(x, y)` batches) is returned as is."""
+    if not isinstance(data, np.ndarray):
+        return data
+    import tensorflow as tf
+
+    x = validation.check_images(data, name="dataset") if data.ndim == 4 else \
+        validation.check_codes(data, name="dataset")
+    batch_size = validation.check_int("batch_size", batch_size, minimum=1)
+    return (tf.data.Dataset.from_tensor_slices((x, x))
+            .shuffle(len(x), seed=validation.check_int("seed", seed, minimum=0),
+                     reshuffle_each_iteration=True)
+            .batch(batch_size).prefetch(tf.data.AUTOTUNE))
 
 
 def train_progressive(model, dataset, epochs_per_stage, lambda_cov=None, learning_rate=1e-3,
                       loss="bce", steps_per_epoch=None, callbacks=None, verbose="auto",
-                      beta_1=0.9, cosine_decay=False, recalibrate_steps=20, stages=None):
+                      beta_1=0.9, cosine_decay=False, recalibrate_steps=20, stages=None,
+                      batch_size=128, seed=0):
     """Trains a PCA-like autoencoder stage by stage (PCA-AE talks, eq. 17).
+
+    A stage whose new unit collapses (the variance of its code below the
+    centring's epsilon) raises a `UserWarning` (`warn_if_collapsed`).
 
     Args:
         model: a `PCAAutoencoder`, or a dict of `pca_autoencoder` arguments.
-        dataset: a `tf.data.Dataset` (or anything `model.fit` takes) of
-            `(x, y)` batches; for an autoencoder y = x.
+        dataset: a numpy array of images `(N, H, W, 1)` (float32 in [0, 1];
+            batched by `batch_size`, shuffled with `seed`), or a
+            `tf.data.Dataset` of `(x, y)` batches; for an autoencoder y = x.
         epochs_per_stage: int, or a list with one int per stage.
         lambda_cov: float or None. Weight of the covariance loss; None keeps
             the model's own (`lambda_cov` of the factory).
@@ -137,16 +178,20 @@ def train_progressive(model, dataset, epochs_per_stage, lambda_cov=None, learnin
         recalibrate_steps: int. Batches used to re-measure each new unit's
             centring at the end of its stage; 0 skips it.
         stages: iterable of stage numbers to run (default: all, in order).
+        batch_size: int. Batch size for a numpy `dataset`. Defaults to 128
+            (the zoo's PCA-AE recipe).
+        seed: int. Shuffling seed for a numpy `dataset`. Defaults to 0.
 
     Returns:
         (model, list of per-stage `History` objects).
 
     Example:
     >>> ae = geomae_tf.zoo.pca_autoencoder(latent_dim=3)
-    >>> data = geomae_tf.datasets.ellipses.training_dataset(batch_size=512)
-    >>> ae, histories = train_progressive(ae, data, epochs_per_stage=20, lambda_cov=1.0)
+    >>> images, _ = geomae_tf.datasets.ellipses.make_ellipses(2000)
+    >>> ae, histories = train_progressive(ae, images, epochs_per_stage=20, lambda_cov=1.0)
     """
     model = _make_model(model)
+    dataset = as_dataset(dataset, batch_size, seed)
     n = model.n_stages
     epochs = _per_stage("epochs_per_stage", epochs_per_stage, n,
                         lambda name, v: validation.check_int(name, v, minimum=1))
