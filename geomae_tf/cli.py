@@ -90,6 +90,8 @@ def cmd_export(args):
         print(f"{args.saved_models}/models.config lists "
               f"{write_models_config(args.saved_models, args.serve_root)}")
         return
+    if args.model is not None or args.out is not None:
+        return _export_model(args)
     entries = _entries(args.entries)
     targets = {entry: _export_target(entry, args) for entry in entries}
     for entry, (version, latest) in targets.items():
@@ -104,6 +106,31 @@ def cmd_export(args):
                 f"version {max(latest)} stays the latest, the one geomae_tf.zoo.load "
                 f"and TF Serving use")
         print(f"{entry}: exported to {path} ({note})")
+
+
+def _export_model(args):
+    """`geomae export --model PATH.keras --out DIR`: a model the user trained."""
+    if args.model is None or args.out is None or args.entries:
+        raise UsageError("--model PATH.keras and --out DIR go together, without zoo "
+                         f"entries. Received: --model={args.model} --out={args.out} "
+                         f"entries={args.entries}")
+    model_path = Path(args.model)
+    if model_path.suffix != ".keras" or not model_path.is_file():
+        raise UsageError(f"--model must be an existing .keras file (keras.Model.save). "
+                         f"Received: --model={args.model}")
+    import keras
+
+    import geomae_tf  # noqa: F401  (registers the package's layers and models)
+    from geomae_tf.export import export_saved_model
+
+    if args.version is not None and (Path(args.out) / str(args.version)).exists() \
+            and not args.force:
+        raise UsageError(f"{args.out}/{args.version} exists: geomae export never overwrites "
+                         f"a version unless --force")
+    model = keras.saving.load_model(str(model_path))
+    path = export_saved_model(model, args.out, version=args.version)
+    print(f"{model_path}: exported to {path} (serve it with tensorflow_model_server "
+          f"--model_base_path={Path(args.out).resolve()})")
 
 
 def _export_target(entry, args):
@@ -275,6 +302,12 @@ def build_parser():
                         "the version zoo.load and TF Serving use)")
     p.add_argument("--force", action="store_true",
                    help="allow --version to name an existing version (rewritten in place)")
+    p.add_argument("--model", default=None,
+                   help="a model you trained (.keras): export it to --out instead of "
+                        "zoo entries")
+    p.add_argument("--out", default=None,
+                   help="with --model: the base path; the SavedModel goes to OUT/<version>/ "
+                        "(--version, default one above the latest in OUT)")
     p.add_argument("--refresh-config", action="store_true",
                    help="only rewrite saved_models/models.config")
     p.add_argument("--serve-root", default=None,
