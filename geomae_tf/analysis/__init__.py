@@ -10,6 +10,7 @@ EVALUATORS = {
     "disk": "geomae_tf.analysis.disk:evaluate",
     "atomic_spikes": "geomae_tf.analysis.atomic:evaluate_spikes",
     "atomic_strokes": "geomae_tf.analysis.atomic:evaluate_strokes",
+    "atomic_mnist": "geomae_tf.analysis.atomic:evaluate_mnist",
     "pca": "geomae_tf.analysis.pca:evaluate",
     "position_encoder": "geomae_tf.analysis.position:evaluate_encoder",
     "position_decoder": "geomae_tf.analysis.position:evaluate_decoder",

