@@ -120,8 +120,8 @@ def _fit(array, image_size, fit, source):
 
 def _from_array(array, source):
     """An array of images (N, H, W) or (N, H, W, C) as a float64 (N, H, W) in [0, 1]."""
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number)
-                                     or array.dtype == bool):
+    if array.dtype.kind in "Oc" or not (np.issubdtype(array.dtype, np.number)
+                                        or array.dtype == bool):
         raise ImageDataError(f"{source}: dtype {array.dtype}; allowed: float in [0, 1], "
                              f"uint8 (0..255), uint16 (0..65535) or bool")
     if array.ndim == 4:
@@ -134,6 +134,9 @@ def _from_array(array, source):
                              f"allowed: rank 3 (N, H, W) or rank 4 (N, H, W, C)")
     if not len(array):
         raise ImageDataError(f"{source}: holds no image (shape {array.shape})")
+    if not array.shape[1] or not array.shape[2]:
+        raise ImageDataError(f"{source}: images of {array.shape[1]}x{array.shape[2]} pixels "
+                             f"(shape {array.shape}); an image needs at least one pixel")
     if array.dtype == bool:
         array = array.astype(np.float64)
     elif array.dtype == np.uint8:

@@ -154,3 +154,27 @@ def test_served_signatures_refuse_other_shapes_and_dtypes_at_the_signature(serve
         return
     with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError)):
         served["serving_default"](images=x)
+
+
+LOADER_DTYPES = st.sampled_from(["float32", "float64", "float16", "uint8", "uint16", "int16",
+                                 "bool", "complex64"])
+
+
+@FUZZ
+@given(array=st.tuples(hnp.array_shapes(min_dims=1, max_dims=5, min_side=0, max_side=9),
+                       LOADER_DTYPES).flatmap(lambda a: _array(*a)),
+       fit=st.sampled_from(["resize", "crop", "none"]))
+def test_image_loader_array_path_answers_or_names_the_file(tmp_path_factory, array, fit):
+    """`datasets.images.load_images` on a `.npy` array: grey float32 images in
+    [0, 1] at `image_size`, or an `ImageDataError` naming the file."""
+    from geomae_tf.datasets import images
+
+    path = tmp_path_factory.mktemp("npy") / "fuzzed.npy"
+    np.save(path, array)
+    try:
+        out = images.load_images(path, image_size=8, fit=fit)
+    except images.ImageDataError as err:
+        assert str(path) in str(err) or path.name in str(err), str(err)
+        return
+    assert out.shape == (len(array), 8, 8, 1) and out.dtype == np.float32
+    assert np.all(np.isfinite(out)) and out.min() >= 0.0 and out.max() <= 1.0
