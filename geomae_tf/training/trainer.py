@@ -86,7 +86,8 @@ N_HELD_OUT = 512
 
 def held_out_images(recipe):
     """Images the run never trained on: the validation split of the user's
-    data, else a fresh draw of the recipe's dataset (its seed + 1)."""
+    data, else a fresh draw of the recipe's dataset (its seed + 1; one epoch
+    of it, at most `N_HELD_OUT` images)."""
     module = datasets.DATASETS[recipe.dataset]
     kwargs = recipe.data_kwargs()
     if user_data(recipe):

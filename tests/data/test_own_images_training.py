@@ -95,3 +95,16 @@ def test_bad_images_stop_the_run_before_anything_is_written(tmp_path, capsys):
                                          r"takes \(32, 32, 1\)"):
         train(recipe, out_dir=tmp_path / "runs", verbose=0)
     assert not (tmp_path / "runs").exists()
+
+
+def test_an_entry_outside_the_zoo_needs_no_family(tmp_path):
+    from tests.core.recipes import write_tiny
+
+    recipe = write_tiny(tmp_path / "mine.toml", n_train=30, epochs=1)
+    text = recipe.read_text().replace('entry = "disk_ae"', 'entry = "my_disks"')
+    recipe.write_text(text[:text.index("[evaluation]")])  # no [evaluation] section
+    _, results = train(recipe, out_dir=tmp_path / "runs", export=False, verbose=0)
+    metrics = results["metrics"]
+    assert metrics["n_test"] == 30  # a fresh draw of the recipe's 30 disks (seed + 1)
+    assert 0.0 < metrics["mse"] < 1.0 and metrics["psnr"] > 0.0
+    assert (tmp_path / "runs" / "my_disks" / "figures" / "disk_ae_reconstruction.png").is_file()
