@@ -273,7 +273,7 @@ def _check_atomic(model):
 
 def evaluate_spikes(model, n_test=300, seed=EVAL_SEED, threshold=ACTIVE_THRESHOLD,
                     gate=DISTANCE_GATE, sigma=spikes.SIGMA, max_spikes=spikes.MAX_SPIKES,
-                    batch_size=100):
+                    batch_size=100, refine=None):
     """Spike recovery of an atomic autoencoder on fresh spike images.
 
     Args:
@@ -283,6 +283,9 @@ def evaluate_spikes(model, n_test=300, seed=EVAL_SEED, threshold=ACTIVE_THRESHOL
         threshold, gate: as in `spike_recovery`.
         sigma, max_spikes: as in `geomae_tf.datasets.spikes.make_spikes`.
         batch_size: int. Images per forward pass.
+        refine: None, True or dict. Also score the refined code
+            (`AtomicAutoencoder.refine_codes`, with these options; True: its
+            defaults) on the same images, under keys prefixed `refined_`.
 
     Returns:
         dict: the metrics of `spike_recovery`, plus `recall_by_count` and
@@ -306,6 +309,17 @@ def evaluate_spikes(model, n_test=300, seed=EVAL_SEED, threshold=ACTIVE_THRESHOL
     metrics["precision_by_count"] = dict(zip(map(str, by_count["count"]),
                                              by_count["precision"]))
     metrics.update({"n_test": n_test, "threshold": threshold, "gate": gate})
+    if refine:
+        options = {} if refine is True else dict(refine)
+        refined = model.atoms(images, batch_size=batch_size, refine=options)
+        scores = spike_recovery(refined, *truth, threshold=threshold, gate=gate)
+        scores["mse"] = float(np.mean((refined.sum(axis=1) - images) ** 2))
+        by_count = recovery_by_count(refined, *truth, threshold=threshold, gate=gate)
+        scores["recall_by_count"] = dict(zip(map(str, by_count["count"]), by_count["recall"]))
+        scores["precision_by_count"] = dict(zip(map(str, by_count["count"]),
+                                                by_count["precision"]))
+        metrics.update({f"refined_{key}": value for key, value in scores.items()})
+        metrics["refine"] = options
     return metrics
 
 

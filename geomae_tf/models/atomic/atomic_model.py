@@ -77,10 +77,35 @@ class AtomicAutoencoder(Autoencoder):
             return np.zeros((0, self.k) + self.image_shape, np.float32)
         return np.concatenate(out)
 
-    def atoms(self, images, batch_size=256):
-        """The atoms g(E(x)_i) of `images` `(N, H, W, 1)`: numpy `(N, k, H, W, 1)`.
+    def refine_codes(self, images, z=None, **options):
+        """Codes of `images` refined through the fixed decoder: numpy `(N, k * d0)`.
 
-        Their sum over axis 1 is `reconstruct(images)`.
+        The encoder's code E(x) is the start; Adam steps on the code, then
+        rounds of pruning split atoms and reseeding unexplained residual
+        peaks (`geomae_tf.models.atomic.refinement.refine_codes`, whose
+        keyword arguments `options` are). Slower than `encode` (about 50
+        decoder passes per round), and closer to the images.
         """
-        return self.atoms_from_codes(self.encode(images, batch_size=batch_size),
-                                     batch_size=batch_size)
+        from geomae_tf.models.atomic import refinement
+
+        return refinement.refine_codes(self, images, z=z, **options)
+
+    def atoms(self, images, batch_size=256, refine=False):
+        """The atoms g(z_i) of `images` `(N, H, W, 1)`: numpy `(N, k, H, W, 1)`.
+
+        Args:
+            images: array `(N, H, W, 1)` in [0, 1].
+            batch_size: int. Images per forward pass.
+            refine: bool or dict. False (the default) decodes the encoder's
+                code E(x), the paper's answer, whose atoms sum to
+                `reconstruct(images)`; True decodes `refine_codes(images)`
+                with its defaults; a dict passes its options.
+        """
+        if refine is False or refine is None:
+            z = self.encode(images, batch_size=batch_size)
+        elif refine is True or isinstance(refine, dict):
+            z = self.refine_codes(images, **({} if refine is True else refine))
+        else:
+            raise ValueError(f"`refine` must be a bool or a dict of `refine_codes` options. "
+                             f"Received: refine={refine!r}")
+        return self.atoms_from_codes(z, batch_size=batch_size)
