@@ -41,7 +41,7 @@ def cmd_train(args):
     for recipe in args.recipes:
         _, results = trainer.train(recipe, out_dir=args.out_dir, verbose=args.verbose,
                                    publish=args.publish, version=args.version,
-                                   force=args.force,
+                                   force=args.force, devices=args.devices,
                                    command="geomae " + " ".join(sys.argv[1:]), **options)
         print(_train_summary(results))
         print(f"run folder: {results['run_dir']}")
@@ -271,6 +271,10 @@ def build_parser():
                    help="with --publish: replace an existing version")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="0 silent, 1 progress bar, 2 one line per epoch")
+    p.add_argument("--devices", type=int, default=1,
+                   help="train data-parallel on N devices of this host (KERAS_BACKEND jax or "
+                        "tensorflow; the recipe's batch_size is the global batch; on a CPU, "
+                        "XLA_FLAGS=--xla_force_host_platform_device_count=N splits it)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("tune", help="Keras Tuner sweep of the regularisation weight lambda")

@@ -73,7 +73,7 @@ def recalibrate_centring(model, dataset, stage, steps=20):
         if i >= steps:
             break
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
-        values.append(np.asarray(raw(x, training=False)))
+        values.append(keras.ops.convert_to_numpy(raw(x, training=False)))
     values = np.concatenate(values).astype(np.float64)
     mean, var = values.mean(axis=0), values.var(axis=0)
     centred.moving_mean.assign(mean.astype("float32"))

@@ -34,6 +34,7 @@ import tensorflow as tf
 
 from geomae_tf import analysis, atomic, datasets, validation, zoo
 from geomae_tf.training import callbacks as gcallbacks
+from geomae_tf.training import distribute
 from geomae_tf.training.recipe import RecipeError, load_recipe
 
 #: Trainers other than plain `model.fit`, as "module:function" (see analysis.resolve).
@@ -342,7 +343,7 @@ def check_publishable(recipe, saved_models="saved_models", version=None, force=F
 
 def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
           evaluate=True, epochs=None, verbose="auto", command=None, publish=False,
-          version=None, force=False):
+          version=None, force=False, devices=None):
     """Trains the entry of the recipe at `recipe_path`, evaluates, exports, and
     publishes only when asked.
 
@@ -367,6 +368,10 @@ def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
         version: int or None. The version to publish to (default: the
             recipe's `[export] version`, else a new one).
         force: bool. Allow publishing over an existing version.
+        devices: int or None. Train data-parallel on this many devices of the
+            host (`geomae_tf.training.distribute`; the recipe's batch_size is
+            the global batch); None or 1 trains on one device. Under a
+            backend other than TensorFlow, `export` must be False.
 
     Returns:
         (model, results dict). `results["export"]` is the run's export,
@@ -377,6 +382,11 @@ def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
             without `force`.
     """
     recipe = load_recipe(recipe_path)
+    if export and keras.backend.backend() != "tensorflow":  # refused before training
+        raise RecipeError(f"the run's SavedModel is written by TensorFlow: with KERAS_BACKEND="
+                          f"{keras.backend.backend()!r}, train with --no-export (export=False), "
+                          f"then load the run's last.weights.h5 into the factory's model under "
+                          f"KERAS_BACKEND=tensorflow and export it (docs/scaling_out.md)")
     target = check_publishable(recipe, saved_models, version, force, epochs, evaluate,
                                export) if publish else None
     seed = recipe.training["seed"]
@@ -384,7 +394,9 @@ def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
     evaluate_fn = evaluator_of(recipe) if evaluate else None
     eval_kwargs = evaluation_kwargs(recipe, evaluate_fn) if evaluate else {}
 
-    model = build_model(recipe, recipe.training["dtype_policy"])
+    parallel = distribute.distribution(devices)
+    with distribute.scope(parallel):
+        model = build_model(recipe, recipe.training["dtype_policy"])
     if evaluate and "images" in inspect.signature(evaluate_fn).parameters and not hasattr(
             model, "reconstruct"):
         raise RecipeError(f"{recipe.path}: a {type(model).__name__} is no autoencoder, so "
@@ -398,16 +410,19 @@ def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
     run_dir = Path(out_dir) / recipe.entry
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    if trainer == "fit":
-        history = fit(model, recipe, run_dir, verbose=verbose, epochs=epochs, data=data)
-    elif trainer in TRAINERS:
-        history = analysis.resolve(TRAINERS, trainer)(model, recipe, run_dir,
-                                                      verbose=verbose, epochs=epochs)
-    else:
-        raise RecipeError(f"{recipe.path}: [training] trainer must be one of "
-                          f"{['fit'] + sorted(TRAINERS)}. Received: trainer={trainer!r}")
+    with distribute.scope(parallel):
+        if trainer == "fit":
+            history = fit(model, recipe, run_dir, verbose=verbose, epochs=epochs, data=data)
+        elif trainer in TRAINERS:
+            history = analysis.resolve(TRAINERS, trainer)(model, recipe, run_dir,
+                                                          verbose=verbose, epochs=epochs)
+        else:
+            raise RecipeError(f"{recipe.path}: [training] trainer must be one of "
+                              f"{['fit'] + sorted(TRAINERS)}. Received: trainer={trainer!r}")
     wall = time.time() - started
     _check_finite(model, history, recipe)
+    if parallel is not None:  # evaluated and exported as a one-device float32 copy
+        model = distribute.one_device_copy(model, lambda: build_model(recipe))
     model = as_float32(model, recipe)
 
     results = {
