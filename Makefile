@@ -20,8 +20,13 @@ demo: $(STAMP)
 	$(BIN)/geomae export --refresh-config
 	$(BIN)/geomae demo --out demo_output
 
+# The suite runs under TensorFlow; then the zoo's backend checks (tests/backends)
+# again under JAX and PyTorch (CPU builds), one process per backend.
 test: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[jax,torch]"
 	$(BIN)/python -m pytest tests -q
+	KERAS_BACKEND=jax $(BIN)/python -m pytest tests/backends -q
+	KERAS_BACKEND=torch $(BIN)/python -m pytest tests/backends -q
 
 clean:
 	rm -rf $(VENV) runs demo_output reports .pytest_cache

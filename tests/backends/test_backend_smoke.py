@@ -166,9 +166,19 @@ def workdir(tmp_path_factory):
 
 
 def fitted(family, workdir):
-    """Trains the family's tiny recipe once under this backend (cached)."""
-    if family in _FITTED:
-        return _FITTED[family]
+    """Trains the family's tiny recipe once under this backend (cached; a
+    failure is cached too and raised again to every test that needs it)."""
+    if family not in _FITTED:
+        try:
+            _FITTED[family] = _fit(family, workdir)
+        except Exception as err:  # noqa: BLE001 - re-raised below, for each test
+            _FITTED[family] = err
+    if isinstance(_FITTED[family], Exception):
+        raise _FITTED[family]
+    return _FITTED[family]
+
+
+def _fit(family, workdir):
     folder = workdir / family
     folder.mkdir()
     path = folder / f"{family}.toml"
@@ -191,7 +201,6 @@ def fitted(family, workdir):
         record["decoded"] = keras.ops.convert_to_numpy(model.decoder(z))
         if hasattr(model, "decode_atoms"):
             record["atoms"] = keras.ops.convert_to_numpy(model.decode_atoms(z))
-    _FITTED[family] = record
     return record
 
 
