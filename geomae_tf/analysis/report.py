@@ -48,6 +48,9 @@ def evaluate_entries(entries: list[str], quick: bool = False,
         evaluate = analysis.resolve(analysis.EVALUATORS, spec["family"])
         recorded = zoo.entry_config(entry).get("results", {})
         kwargs = dict(recorded.get("evaluation", {}))
+        # evaluation options added since the entry was published (e.g. the
+        # atomic entries' refined code), on the same weights
+        kwargs.update(spec.get("evaluation", {}))
         if quick:
             # an entry whose claims need more samples (a correlation bound of 0.05 is
             # below the standard error 1/sqrt(300)) sets its own `quick_n_test`

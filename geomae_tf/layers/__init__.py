@@ -10,5 +10,6 @@ from geomae_tf.layers.gaussian_sampling import GaussianSampling
 from geomae_tf.layers.latent_distance_loss import LatentDistanceLoss
 from geomae_tf.layers.upsample_conv2d import UpsampleConv2D
 
-__all__ = ["AtomicDecoder", "CentredLatent", "CodeRefinement", "CovarianceLoss", "DiracPositionEncoder",
-           "DiracPositionEncoder2D", "GaussianSampling", "LatentDistanceLoss", "UpsampleConv2D"]
+__all__ = ["AtomicDecoder", "CentredLatent", "CodeRefinement", "CovarianceLoss",
+           "DiracPositionEncoder", "DiracPositionEncoder2D", "GaussianSampling",
+           "LatentDistanceLoss", "UpsampleConv2D"]

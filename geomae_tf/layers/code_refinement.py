@@ -42,6 +42,8 @@ class CodeRefinement(keras.layers.Layer):
     Call arguments:
         images: tensor `(N, H, W, C)`. The images the codes should decode to.
         z: tensor `(N, latent_dim)`. Starting codes (e.g. the encoder's).
+        mask: tensor `(N, latent_dim)` of 0 and 1, or None. Coordinates
+            where it is 0 are held fixed (e.g. blocks switched off).
 
     Example:
     >>> ae = geomae_tf.zoo.load("atomic_spikes")
@@ -69,7 +71,7 @@ class CodeRefinement(keras.layers.Layer):
             self.decoder.build(z_shape)
         self.built = True
 
-    def _adam(self, images, z):
+    def _adam(self, images, z, mask):
         import tensorflow as tf
 
         b1, b2 = self.beta_1, self.beta_2
@@ -78,7 +80,7 @@ class CodeRefinement(keras.layers.Layer):
             with tf.GradientTape() as tape:
                 tape.watch(z)
                 loss = tf.reduce_sum(tf.square(self.decoder(z) - images))
-            grad = tape.gradient(loss, z)
+            grad = tape.gradient(loss, z) * mask
             m = b1 * m + (1.0 - b1) * grad
             v = b2 * v + (1.0 - b2) * tf.square(grad)
             step = tf.cast(t + 1, z.dtype)
@@ -90,7 +92,7 @@ class CodeRefinement(keras.layers.Layer):
                                    (tf.constant(0), z, zeros, zeros))
         return tf.stop_gradient(z)
 
-    def call(self, images, z):
+    def call(self, images, z, mask=None):
         if keras.backend.backend() != "tensorflow":
             raise NotImplementedError(
                 "CodeRefinement takes gradients inside the layer and runs under the "
@@ -100,16 +102,17 @@ class CodeRefinement(keras.layers.Layer):
         z = ops.cast(z, self.compute_dtype)
         if self.steps == 0:
             return z
+        mask = ops.ones_like(z) if mask is None else ops.cast(mask, self.compute_dtype)
         import tensorflow as tf
 
         if tf.executing_eagerly():
             # One traced graph per layer, reused by every eager call.
             if getattr(self, "_graph_adam", None) is None:
                 self._graph_adam = tf.function(self._adam, reduce_retracing=True)
-            return self._graph_adam(images, z)
-        return self._adam(images, z)
+            return self._graph_adam(images, z, mask)
+        return self._adam(images, z, mask)
 
-    def compute_output_shape(self, images_shape, z_shape):
+    def compute_output_shape(self, images_shape, z_shape, mask_shape=None):
         return tuple(z_shape)
 
     def get_config(self):

@@ -89,6 +89,18 @@ def test_permuting_the_blocks_permutes_the_refined_blocks():
     np.testing.assert_allclose(permuted, refined[:, perm], atol=1e-5)
 
 
+def test_masked_coordinates_stay_fixed_while_the_others_fit():
+    decoder = gaussian_decoder()
+    images = spike_images(TRUE)
+    start = (TRUE + 0.1).reshape(2, -1).astype("float32")
+    mask = np.ones_like(start)
+    mask[:, 3:6] = 0.0                      # block 1 held
+    refined = np.asarray(CodeRefinement(decoder, steps=40)(images, start, mask))
+    np.testing.assert_array_equal(refined[:, 3:6], start[:, 3:6])
+    assert np.all(np.abs(refined[:, :3] - start[:, :3]).max(axis=1) > 0.01)
+    assert np.all(sq_error(decoder, images, refined) < sq_error(decoder, images, start))
+
+
 def test_the_decoder_is_never_changed_and_zero_steps_is_identity():
     code = keras.Input((6,))
     decoder = keras.Model(code, keras.layers.Dense(SIDE * SIDE)(code))

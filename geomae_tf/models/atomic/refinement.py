@@ -19,7 +19,9 @@ with a known PSF), but with g in place of the PSF:
    found within `gate` px of the peak is taken; failing that, the code of
    the nearest atom of a bank of active atoms (`atom_bank`, by default the
    atoms the encoder finds in the images being refined).
-4. Adam steps again. Steps 2-4 are one round.
+4. Adam steps again, on the kept and reseeded blocks only: a block
+   switched off stays off, so no faint atom can take part of a spike's
+   amplitude again. Steps 2-4 are one round.
 
 Nothing here knows the true PSF: only the trained encoder and decoder.
 """
@@ -154,6 +156,13 @@ def reseed(model, images, z, kept, atoms, threshold=0.25, gate=2.0, bank=None):
     return blocks.reshape(n, k * d0), count
 
 
+def _live_mask(model, z):
+    """1 on the coordinates of every block that is not switched off, else 0."""
+    blocks = np.asarray(z, np.float32).reshape(len(z), model.k, model.d0)
+    live = np.any(blocks != off_code(model), axis=-1, keepdims=True)
+    return np.broadcast_to(live, blocks.shape).reshape(len(z), -1).astype(np.float32)
+
+
 def refine_codes(model, images, z=None, steps=50, learning_rate=0.05, rounds=1,
                  merge_distance=1.5, threshold=0.25, gate=2.0, bank=None, batch_size=100):
     """The refined codes of `images` (see the module's docstring).
@@ -200,8 +209,11 @@ def refine_codes(model, images, z=None, steps=50, learning_rate=0.05, rounds=1,
                          validation.check_images(bank, name="bank",
                                                  size=model.image_shape[0]), threshold)
 
-    def descend(codes, batch):
-        return refine(tf.constant(batch), tf.constant(codes)).numpy() if steps else codes
+    def descend(codes, batch, mask=None):
+        if not steps:
+            return codes
+        mask = None if mask is None else tf.constant(mask)
+        return refine(tf.constant(batch), tf.constant(codes), mask).numpy()
 
     out = []
     for start in range(0, len(images), batch_size):
@@ -210,7 +222,7 @@ def refine_codes(model, images, z=None, steps=50, learning_rate=0.05, rounds=1,
         for _ in range(rounds):
             codes, kept, atoms = prune(model, codes, merge_distance, threshold)
             codes, _ = reseed(model, batch, codes, kept, atoms, threshold, gate, bank)
-            codes = descend(codes, batch)
+            codes = descend(codes, batch, mask=_live_mask(model, codes))
         out.append(codes)
     if not out:
         return np.zeros((0, model.latent_dim), np.float32)
