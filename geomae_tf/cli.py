@@ -233,7 +233,6 @@ def cmd_navigate(args):
     print(result["npz"])
 
 
-
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Appends "(default: ...)" to an option's help unless the help already says
     its default or the option is off (None, False) unless given."""
