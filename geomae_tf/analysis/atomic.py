@@ -148,6 +148,34 @@ def _check_truth(positions, amplitudes, counts, n, name="positions"):
     return positions, amplitudes, counts
 
 
+def recovery_scores(sq_errors, amp_errors, amp_bias, n_true, n_active, n_matched, n_one):
+    """The metrics of `spike_recovery` from its tallies over matched pairs.
+
+    Args:
+        sq_errors, amp_errors, amp_bias: lists over the matched pairs: squared
+            position error, |relative amplitude error|, relative amplitude error.
+        n_true, n_active, n_matched: true spikes, active atoms (detections),
+            matched pairs.
+        n_one: active atoms whose half-maximum region holds exactly one true centre.
+
+    Returns:
+        dict: see `spike_recovery`.
+    """
+    precision = n_matched / n_active if n_active else 0.0
+    recall = n_matched / n_true if n_true else 0.0
+    return {
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(2 * precision * recall / (precision + recall)) if n_matched else 0.0,
+        "position_rmse": float(np.sqrt(np.mean(sq_errors))) if sq_errors else float("nan"),
+        "amplitude_error": float(np.mean(amp_errors)) if amp_errors else float("nan"),
+        "amplitude_bias": float(np.mean(amp_bias)) if amp_bias else float("nan"),
+        "one_spike_share": float(n_one / n_active) if n_active else 0.0,
+        "active_per_spike": float(n_active / n_true) if n_true else 0.0,
+        "n_true": int(n_true), "n_active": int(n_active), "n_matched": int(n_matched),
+    }
+
+
 def spike_recovery(atoms, positions, amplitudes, counts, threshold=ACTIVE_THRESHOLD,
                    gate=DISTANCE_GATE, refine=True):
     """Scores a decomposition into atoms against the true spikes.
@@ -199,19 +227,8 @@ def spike_recovery(atoms, positions, amplitudes, counts, threshold=ACTIVE_THRESH
             atom = atoms[i, a]
             inside = atom[pix[:, 0], pix[:, 1]] >= 0.5 * atom.max()
             n_one += int(np.count_nonzero(inside) == 1)
-    precision = n_matched / n_active if n_active else 0.0
-    recall = n_matched / n_true if n_true else 0.0
-    return {
-        "precision": float(precision),
-        "recall": float(recall),
-        "f1": float(2 * precision * recall / (precision + recall)) if n_matched else 0.0,
-        "position_rmse": float(np.sqrt(np.mean(sq_errors))) if sq_errors else float("nan"),
-        "amplitude_error": float(np.mean(amp_errors)) if amp_errors else float("nan"),
-        "amplitude_bias": float(np.mean(amp_bias)) if amp_bias else float("nan"),
-        "one_spike_share": float(n_one / n_active) if n_active else 0.0,
-        "active_per_spike": float(n_active / n_true) if n_true else 0.0,
-        "n_true": int(n_true), "n_active": int(n_active), "n_matched": int(n_matched),
-    }
+    return recovery_scores(sq_errors, amp_errors, amp_bias, n_true, n_active, n_matched,
+                           n_one)
 
 
 def recovery_by_count(atoms, positions, amplitudes, counts, threshold=ACTIVE_THRESHOLD,

@@ -334,19 +334,8 @@ def score_detections(detections, positions, amplitudes, counts, gate=atomic.DIST
             d2 = np.sum((pix[None] - centre) ** 2, axis=-1)              # (P, T)
             inside = d2 <= top[:, None] + half_max
             n_one += int(np.count_nonzero(inside.sum(axis=1) == 1))
-    precision = n_matched / n_active if n_active else 0.0
-    recall = n_matched / n_true if n_true else 0.0
-    return {
-        "precision": float(precision),
-        "recall": float(recall),
-        "f1": float(2 * precision * recall / (precision + recall)) if n_matched else 0.0,
-        "position_rmse": float(np.sqrt(np.mean(sq_errors))) if sq_errors else float("nan"),
-        "amplitude_error": float(np.mean(amp_errors)) if amp_errors else float("nan"),
-        "amplitude_bias": float(np.mean(amp_bias)) if amp_bias else float("nan"),
-        "one_spike_share": float(n_one / n_active) if n_active else 0.0,
-        "active_per_spike": float(n_active / n_true) if n_true else 0.0,
-        "n_true": int(n_true), "n_active": int(n_active), "n_matched": int(n_matched),
-    }
+    return atomic.recovery_scores(sq_errors, amp_errors, amp_bias, n_true, n_active,
+                                  n_matched, n_one)
 
 
 def scores_by_count(detections, positions, amplitudes, counts, gate=atomic.DISTANCE_GATE,
