@@ -168,9 +168,14 @@ ENTRIES = {
         "quick_n_test": 100,
         "evaluation": {"refine": {"rounds": 1}},
         "limitations": [
-            "Misses about a quarter of the spikes: recall falls from 1.00 on one-spike "
-            "images to 0.62-0.67 with 8-10 spikes; errors are splits and merges of atoms "
-            "(docs/atomic.md).",
+            "With the encoder's code (the paper's answer) it misses about a quarter of the "
+            "spikes: recall falls from 1.00 on one-spike images to 0.62-0.67 with 8-10 "
+            "spikes; errors are splits and merges of atoms (docs/atomic.md).",
+            "The refined code (`atoms(images, refine=True)`) finds 99% of the spikes, but "
+            "its amplitudes stay 12% low on average (bias -0.124): the decoded atoms are "
+            "wider and flatter than the true spikes, which refining the code cannot change. "
+            "It costs about 100 decoder passes per image and runs in Python: the "
+            "SavedModel's signatures serve the encoder's code.",
             "Decoded spikes are a little wider and dimmer than the true ones (amplitude "
             "bias -0.16); inactive atoms decode to faint negative fields, not to exact "
             "zeros.",
