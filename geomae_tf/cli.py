@@ -203,7 +203,14 @@ def cmd_demo(args):
 def cmd_tune(args):
     from geomae_tf.training import tuning
 
-    tuning.tune_from_recipe(args.recipe, out_dir=args.out_dir, max_trials=args.max_trials)
+    try:
+        tuning.tune_from_recipe(args.recipe, out_dir=args.out_dir, max_trials=args.max_trials,
+                                chief=args.chief, worker=args.worker,
+                                oracle_address=args.oracle_address, tuner_id=args.tuner_id,
+                                connect_timeout=args.connect_timeout,
+                                worker_timeout=args.worker_timeout)
+    except tuning.TuneConnectionError as err:
+        raise UsageError(str(err)) from None
 
 
 def _reference(text):
@@ -282,6 +289,24 @@ def build_parser():
                    help="tuner folder (trials, the lambda table and plot)")
     p.add_argument("--max-trials", type=int, default=None,
                    help="trials to run (default: one per lambda of the recipe's [tune])")
+    role = p.add_mutually_exclusive_group()
+    role.add_argument("--chief", action="store_true",
+                      help="distributed sweep: serve the oracle (trains nothing) and write "
+                           "the results when the workers are done")
+    role.add_argument("--worker", action="store_true",
+                      help="distributed sweep: pull trials from the chief (same recipe, "
+                           "--out-dir shared with the chief)")
+    p.add_argument("--oracle-address", default=None, metavar="HOST:PORT",
+                   help="the chief's oracle (default: KERASTUNER_ORACLE_IP and "
+                        "KERASTUNER_ORACLE_PORT)")
+    p.add_argument("--tuner-id", default=None,
+                   help="a worker's unique name (default: KERASTUNER_TUNER_ID, else "
+                        "<hostname>-<pid>)")
+    p.add_argument("--connect-timeout", type=float, default=60.0,
+                   help="seconds a worker waits for the chief before it gives up")
+    p.add_argument("--worker-timeout", type=float, default=60.0,
+                   help="seconds of silence after which the chief counts a worker as lost "
+                        "and queues its trial again")
     p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("evaluate", help="metrics of zoo entries on fresh data")

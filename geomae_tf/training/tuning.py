@@ -31,12 +31,29 @@ Outputs in `<out_dir>/<entry>/`: `lambda_sweep.md` and `lambda_sweep.json`
 lambda, Figure 8, and the reconstruction error against the radius), and the
 Keras Tuner project (`tuner/`); a second run with more trials, or with more
 lambdas in the grid, resumes it.
+
+Distributed sweeps (Keras Tuner's chief/worker mode): `geomae tune RECIPE --chief
+--oracle-address HOST:PORT` serves the oracle over gRPC and trains nothing;
+`geomae tune RECIPE --worker --oracle-address HOST:PORT` (one per machine or
+process, all on the chief's `--out-dir`, a shared folder) pulls trials until the
+grid is done. Keras Tuner's `KERASTUNER_TUNER_ID`, `KERASTUNER_ORACLE_IP` and
+`KERASTUNER_ORACLE_PORT` select the same modes. Workers send a heartbeat while
+they train; the chief puts the trial of a worker silent for `worker_timeout`
+seconds back in the queue, and an idle worker waits for such trials before it
+stops, so a lost worker neither stops the sweep nor leaves a trial unrun. When the
+grid is done the chief writes the table and plot.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
+import threading
+import time
 import warnings
+from concurrent import futures
 from pathlib import Path
 
 import keras
@@ -136,6 +153,36 @@ class LambdaGridOracle(kt.Oracle):
                 return {"status": kt_trial.TrialStatus.RUNNING, "values": {"lam": lam}}
         return {"status": kt_trial.TrialStatus.STOPPED, "values": None}
 
+    @kt.synchronized
+    def create_trial(self, tuner_id):
+        """As `keras_tuner.Oracle.create_trial`, but a tuner that would be stopped
+        while other tuners still run trials is told to wait (IDLE): a trial of a
+        lost worker may come back to the queue (`release_tuner`)."""
+        trial = super().create_trial(tuner_id)
+        if (trial.status == kt_trial.TrialStatus.STOPPED
+                and any(other != tuner_id for other in self.ongoing_trials)):
+            self.tuner_ids.add(tuner_id)
+            trial.status = kt_trial.TrialStatus.IDLE
+        return trial
+
+    @kt.synchronized
+    def end_trial(self, trial):
+        super().end_trial(trial)
+        self.save()   # Keras Tuner saves before it forgets the ongoing trial
+
+    @kt.synchronized
+    def release_tuner(self, tuner_id):
+        """Forgets a lost tuner; its ongoing trial (returned, or None) goes back to
+        the queue, to be run by the next tuner that asks for a trial."""
+        self.tuner_ids.discard(tuner_id)
+        trial = self.ongoing_trials.pop(tuner_id, None)
+        if trial is not None:
+            trial.status = kt_trial.TrialStatus.IDLE
+            self._retry_queue.append(trial.trial_id)
+            self._save_trial(trial)
+        self.save()
+        return trial
+
 
 class LambdaHyperModel(kt.HyperModel):
     """Builds `factory(**model_kwargs, regularizer=..., lam=hp.Choice("lam", lambdas))`.
@@ -172,6 +219,279 @@ class LambdaHyperModel(kt.HyperModel):
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="mse",
                       metrics=[keras.metrics.MeanSquaredError(name="mse")])
         return model
+
+
+#: Seconds between a worker's heartbeats while it trains, and between its requests
+#: for a trial while the oracle has none to give yet.
+HEARTBEAT_S = 2.0
+IDLE_POLL_S = 1.0
+CHIEF_ID = "chief"
+
+
+class TuneConnectionError(ConnectionError):
+    """The oracle of a distributed sweep cannot be served or reached."""
+
+
+def parse_address(address):
+    """`"HOST:PORT"` -> `(host, port)` (`"[::1]:8000"` for IPv6)."""
+    host, sep, port = str(address).rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"`oracle_address` must be HOST:PORT with a port in 1..65535. "
+                         f"Received: oracle_address={address!r}")
+    return host, int(port)
+
+
+def distributed_role(chief=False, worker=False, oracle_address=None, tuner_id=None,
+                     environ=None):
+    """Which part of a sweep this process plays: None (alone) or a dict with `role`
+    ("chief" or "worker"), `host`, `port` and `tuner_id`.
+
+    Without `chief` or `worker`, Keras Tuner's variables decide:
+    `KERASTUNER_ORACLE_IP` set makes a distributed run, whose role is chief when
+    `KERASTUNER_TUNER_ID` contains "chief" (Keras Tuner's rule), else worker.
+
+    Args:
+        chief, worker: bool. The role asked on the command line (not both).
+        oracle_address: str or None. `HOST:PORT` of the chief's oracle (defaults to
+            `KERASTUNER_ORACLE_IP:KERASTUNER_ORACLE_PORT`).
+        tuner_id: str or None. A worker's name, unique in the sweep (defaults to
+            `KERASTUNER_TUNER_ID`, else `<hostname>-<pid>`).
+        environ: mapping or None. Defaults to `os.environ`.
+    """
+    env = os.environ if environ is None else environ
+    if chief and worker:
+        raise ValueError("`chief` and `worker` exclude each other. Received: chief=True, "
+                         "worker=True")
+    env_id = env.get("KERASTUNER_TUNER_ID")
+    if not (chief or worker):
+        if "KERASTUNER_ORACLE_IP" not in env:
+            if oracle_address is not None or tuner_id is not None:
+                raise ValueError(f"`oracle_address` and `tuner_id` belong to a distributed "
+                                 f"sweep: add --chief or --worker. Received: "
+                                 f"oracle_address={oracle_address!r}, tuner_id={tuner_id!r}")
+            return None
+        chief = CHIEF_ID in (tuner_id or env_id or "")
+    if oracle_address is None:
+        if "KERASTUNER_ORACLE_IP" not in env or "KERASTUNER_ORACLE_PORT" not in env:
+            raise ValueError("a distributed sweep needs the oracle's address: "
+                             "--oracle-address HOST:PORT, or KERASTUNER_ORACLE_IP and "
+                             "KERASTUNER_ORACLE_PORT. Received: neither")
+        oracle_address = f"{env['KERASTUNER_ORACLE_IP']}:{env['KERASTUNER_ORACLE_PORT']}"
+    host, port = parse_address(oracle_address)
+    if chief:
+        return {"role": "chief", "host": host, "port": port, "tuner_id": CHIEF_ID}
+    name = tuner_id or env_id or f"{socket.gethostname()}-{os.getpid()}"
+    if not isinstance(name, str) or CHIEF_ID in name or not name.strip():
+        raise ValueError(f"`tuner_id` of a worker must be a non-empty name without "
+                         f"'{CHIEF_ID}' (Keras Tuner's mark of the chief). Received: "
+                         f"tuner_id={name!r}")
+    return {"role": "worker", "host": host, "port": port, "tuner_id": name}
+
+
+@contextlib.contextmanager
+def _keras_tuner_environment(role):
+    """Keras Tuner reads its distributed mode from the environment: set, then restore."""
+    names = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+    saved = {n: os.environ.get(n) for n in names}
+    for n in names:
+        os.environ.pop(n, None)
+    if role is not None:
+        os.environ.update(KERASTUNER_TUNER_ID=role["tuner_id"],
+                          KERASTUNER_ORACLE_IP=role["host"],
+                          KERASTUNER_ORACLE_PORT=str(role["port"]))
+    try:
+        yield
+    finally:
+        for n, v in saved.items():
+            if v is None:
+                os.environ.pop(n, None)
+            else:
+                os.environ[n] = v
+
+
+def wait_for_oracle(host, port, timeout):
+    """Waits at most `timeout` seconds for the chief's oracle to answer at host:port.
+
+    Raises:
+        TuneConnectionError: it did not (the chief is not started, or unreachable).
+    """
+    import grpc
+
+    timeout = validation.check_float("connect_timeout", timeout, minimum=0.0,
+                                     exclusive_minimum=True)
+    channel = grpc.insecure_channel(f"{host}:{port}")
+    try:
+        grpc.channel_ready_future(channel).result(timeout=timeout)
+    except grpc.FutureTimeoutError:
+        raise TuneConnectionError(
+            f"no oracle answered at {host}:{port} within {timeout:g} s (connect_timeout): "
+            f"start the chief first (geomae tune RECIPE --chief --oracle-address "
+            f"{host}:{port}) and check that this machine can reach it") from None
+    finally:
+        channel.close()
+
+
+def _worker_client(oracle, timeout):
+    """A Keras Tuner `OracleClient` that waits `IDLE_POLL_S` after an IDLE answer
+    and sends heartbeats (`start_heartbeat` / `stop_heartbeat`) while a trial runs."""
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute import oracle_client
+
+    class WorkerClient(oracle_client.OracleClient):
+        def __init__(self, oracle):
+            super().__init__(oracle)
+            self._beat = None
+
+        def create_trial(self, tuner_id):
+            trial = super().create_trial(tuner_id)
+            if trial.status == kt_trial.TrialStatus.IDLE:
+                time.sleep(IDLE_POLL_S)
+            return trial
+
+        def start_heartbeat(self, trial_id):
+            self.stop_heartbeat()
+            stop = threading.Event()
+            request = protos.get_service().GetTrialRequest(trial_id=trial_id)
+
+            def beat():
+                while not stop.wait(HEARTBEAT_S):
+                    try:
+                        self.stub.GetTrial(request, timeout=max(HEARTBEAT_S, 1.0))
+                    except grpc.RpcError:
+                        pass   # the trial's own requests report an unreachable chief
+
+            thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
+            thread.start()
+            self._beat = (stop, thread)
+
+        def stop_heartbeat(self):
+            if self._beat is not None:
+                self._beat[0].set()
+                self._beat[1].join()
+                self._beat = None
+
+    return WorkerClient(oracle)
+
+
+class _SweepTuner(kt.Tuner):
+    """`keras_tuner.Tuner` whose workers beat while they train and say which
+    trials they run (one line each, for the logs)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ran = []   # the trials this worker completed or failed
+
+    def on_trial_begin(self, trial):
+        super().on_trial_begin(trial)
+        if hasattr(self.oracle, "start_heartbeat"):
+            self.oracle.start_heartbeat(trial.trial_id)
+            print(f"{self.tuner_id}: trial {trial.trial_id} started "
+                  f"(lam={trial.hyperparameters.get('lam'):g})", flush=True)
+
+    def on_trial_end(self, trial):
+        try:
+            super().on_trial_end(trial)
+        finally:
+            if hasattr(self.oracle, "stop_heartbeat"):
+                self.oracle.stop_heartbeat()
+        if hasattr(self.oracle, "start_heartbeat"):
+            self.ran.append(trial.trial_id)
+            print(f"{self.tuner_id}: trial {trial.trial_id} {trial.status.lower()}",
+                  flush=True)
+
+
+def serve_oracle(oracle, host, port, worker_timeout=60.0, poll=0.2):
+    """The chief: serves `oracle` over gRPC at host:port until the sweep is done.
+
+    Done means: a worker was told to stop, no trial is running and every worker
+    that asked for trials has been told to stop. A worker silent for
+    `worker_timeout` seconds (no heartbeat, no request) is lost: its trial goes
+    back to the queue (`LambdaGridOracle.release_tuner`) for the next worker.
+
+    Returns:
+        The list of `(tuner_id, trial_id or None)` that were released.
+
+    Raises:
+        TuneConnectionError: host:port cannot be bound.
+    """
+    import grpc
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute import oracle_chief
+
+    worker_timeout = validation.check_float("worker_timeout", worker_timeout, minimum=0.0,
+                                            exclusive_minimum=True)
+
+    class Servicer(oracle_chief.OracleServicer):
+        """Keras Tuner's servicer, noting when each tuner was last heard from."""
+
+        def __init__(self, oracle):
+            super().__init__(oracle)
+            self.seen = {}
+
+        def _heard(self, tuner_id=None, trial_id=None):
+            now = time.monotonic()
+            if tuner_id is not None:
+                self.seen[tuner_id] = now
+            for tuner, trial in list(self.oracle.ongoing_trials.items()):
+                if trial.trial_id == trial_id:
+                    self.seen[tuner] = now
+
+        def CreateTrial(self, request, context):
+            self._heard(tuner_id=request.tuner_id)
+            return super().CreateTrial(request, context)
+
+        def GetTrial(self, request, context):
+            self._heard(trial_id=request.trial_id)
+            return super().GetTrial(request, context)
+
+        def UpdateTrial(self, request, context):
+            self._heard(trial_id=request.trial_id)
+            return super().UpdateTrial(request, context)
+
+        def EndTrial(self, request, context):
+            self._heard(trial_id=request.trial.trial_id)
+            tuner_id = next((t for t, trial in list(self.oracle.ongoing_trials.items())
+                             if trial.trial_id == request.trial.trial_id), "?")
+            response = super().EndTrial(request, context)
+            trial = self.oracle.trials[request.trial.trial_id]
+            score = "" if trial.score is None else f", {OBJECTIVE} {trial.score:.4e}"
+            print(f"chief: trial {trial.trial_id} (lam={trial.hyperparameters.get('lam'):g}) "
+                  f"{trial.status.lower()} by {tuner_id}{score}", flush=True)
+            return response
+
+    servicer = Servicer(oracle)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError:
+        bound = 0
+    if not bound:
+        raise TuneConnectionError(f"cannot serve the oracle at {host}:{port}: the address "
+                                  f"is in use or not this machine's (oracle_address)")
+    server.start()
+    released = []
+    try:
+        while True:
+            time.sleep(poll)
+            now = time.monotonic()
+            for tuner_id in set(oracle.ongoing_trials) | set(oracle.tuner_ids):
+                # a trial reloaded from an earlier chief is leased from now on
+                if now - servicer.seen.setdefault(tuner_id, now) > worker_timeout:
+                    trial = oracle.release_tuner(tuner_id)
+                    servicer.seen.pop(tuner_id, None)
+                    released.append((tuner_id, trial.trial_id if trial else None))
+                    what = (f"its trial {trial.trial_id} goes back to the queue" if trial
+                            else "it held no trial")
+                    print(f"chief: lost tuner {tuner_id} (silent for more than "
+                          f"{worker_timeout:g} s); {what}", flush=True)
+            if (servicer.stop_triggered and not oracle.ongoing_trials
+                    and not oracle.tuner_ids):
+                return released
+    finally:
+        server.stop(grace=1.0)
 
 
 def fit_disk_autoencoder(model_kwargs=None, data_kwargs=None, epochs=10, batch_size=64,
@@ -271,7 +591,9 @@ def _extends(old, new):
 
 
 def tune_from_recipe(recipe_path, out_dir="runs/tune", max_trials=None, epochs=None,
-                     verbose=0, overrides=None):
+                     verbose=0, overrides=None, chief=False, worker=False,
+                     oracle_address=None, tuner_id=None, connect_timeout=60.0,
+                     worker_timeout=60.0):
     """Sweeps lambda for the recipe's regulariser with Keras Tuner; writes the results.
 
     Args:
@@ -284,12 +606,29 @@ def tune_from_recipe(recipe_path, out_dir="runs/tune", max_trials=None, epochs=N
         overrides: dict or None. `[tune]` keys to override (e.g. another
             `regularizer` and its `lambda_range`); the sweep then goes to
             `<out_dir>/<entry>_<regularizer>/`.
+        chief: bool. Serve the oracle of a distributed sweep (trains nothing); writes
+            the results when the workers are done.
+        worker: bool. Pull trials from the chief's oracle until the grid is done;
+            `out_dir` must be the chief's (a shared folder).
+        oracle_address: str or None. `HOST:PORT` of the chief's oracle (defaults to
+            `KERASTUNER_ORACLE_IP` and `KERASTUNER_ORACLE_PORT`).
+        tuner_id: str or None. A worker's unique name (defaults to
+            `KERASTUNER_TUNER_ID`, else `<hostname>-<pid>`).
+        connect_timeout: float. Seconds a worker waits for the chief, at start and
+            for each request. Defaults to 60.
+        worker_timeout: float. Seconds of silence after which the chief counts a
+            worker as lost and queues its trial again. Defaults to 60.
 
     Returns:
         The list of result rows (one dict per lambda tried), also written to
         `lambda_sweep.json` and `.md` (and printed), with the plot
-        `lambda_sweep.png`.
+        `lambda_sweep.png`. A worker returns the ids of the trials it ran.
+
+    Raises:
+        TuneConnectionError: a worker found no oracle within `connect_timeout`
+            seconds, or the chief cannot bind `oracle_address`.
     """
+    role = distributed_role(chief, worker, oracle_address, tuner_id)
     recipe = load_recipe(recipe_path)
     if recipe.training["dtype_policy"] != "float32":
         raise RecipeError(f"{recipe.path}: `geomae tune` trains in float32 only: remove "
@@ -298,23 +637,30 @@ def tune_from_recipe(recipe_path, out_dir="runs/tune", max_trials=None, epochs=N
     settings = _tune_settings(recipe, max_trials, epochs, overrides)
     folder = Path(out_dir) / (f"{recipe.entry}_{settings['regularizer']}" if overrides
                               else recipe.entry)
+    is_worker = role is not None and role["role"] == "worker"
+    if is_worker:
+        connect_timeout = validation.check_float("connect_timeout", connect_timeout,
+                                                 minimum=0.0, exclusive_minimum=True)
+        wait_for_oracle(role["host"], role["port"], connect_timeout)
     folder.mkdir(parents=True, exist_ok=True)
     spec_path = folder / "tune_spec.json"
     spec_text = _spec_text(recipe, settings)
-    if spec_path.exists() and not _extends(json.loads(spec_path.read_text()),
-                                           json.loads(spec_text)):
-        raise RecipeError(f"{folder} holds a sweep with other settings ({spec_path}); "
-                          f"use another --out-dir or delete that folder to start afresh "
-                          f"(adding lambdas to the grid is the only change that resumes).")
-    atomic.write_text(spec_path, spec_text)
+    if is_worker:
+        _check_worker_spec(spec_path, spec_text, role)
+    else:
+        if spec_path.exists() and not _extends(json.loads(spec_path.read_text()),
+                                               json.loads(spec_text)):
+            raise RecipeError(f"{folder} holds a sweep with other settings ({spec_path}); "
+                              f"use another --out-dir or delete that folder to start "
+                              f"afresh (adding lambdas to the grid is the only change that "
+                              f"resumes).")
+        atomic.write_text(spec_path, spec_text)
 
     image_size = int(recipe.model.get("image_size", disks.IMAGE_SIZE))
     seed = recipe.training["seed"]
     tf.config.experimental.enable_op_determinism()   # same seed, same sweep (as train)
     train_data = datasets.DATASETS[recipe.dataset].training_dataset(**recipe.data_kwargs())
     hole = tuple(float(v) for v in settings["hole"])
-    x_val = band_disks(settings["n_val"], hole, settings["val_seed"], image_size,
-                       settings["n_samples"])
     model_kwargs = {k: v for k, v in recipe.model.items() if k not in ("regularizer", "lam")}
     hypermodel = LambdaHyperModel(zoo.FACTORIES[recipe.factory], model_kwargs,
                                   settings["regularizer"], settings["lambdas"],
@@ -324,18 +670,83 @@ def tune_from_recipe(recipe_path, out_dir="runs/tune", max_trials=None, epochs=N
     oracle = LambdaGridOracle(settings["lambdas"],
                               objective=kt.Objective(OBJECTIVE, direction="min"),
                               max_trials=settings["max_trials"], seed=seed)
-    tuner = kt.Tuner(oracle=oracle, hypermodel=hypermodel, directory=str(folder),
-                     project_name="tuner", overwrite=False)
-    tuner.oracle.max_trials = settings["max_trials"]   # a reloaded oracle keeps its old one
-    tuner.search(train_data, validation_data=(x_val, x_val), epochs=settings["epochs"],
-                 shuffle=False, verbose=verbose)   # the pipeline shuffles each epoch
+    with _keras_tuner_environment(role):
+        tuner = _SweepTuner(oracle=oracle, hypermodel=hypermodel, directory=str(folder),
+                            project_name="tuner", overwrite=False)   # never for a worker
+        if is_worker:
+            return _run_worker(tuner, oracle, role, connect_timeout, train_data, settings,
+                               hole, image_size, verbose)
+        oracle_file = Path(tuner.project_dir) / "oracle.json"
+        if not oracle.trials and oracle_file.exists():
+            oracle.reload()   # the project was saved under another tuner id (chief, tuner0)
+        oracle.max_trials = settings["max_trials"]   # a reloaded oracle keeps its old one
+        if role is None:
+            x_val = band_disks(settings["n_val"], hole, settings["val_seed"], image_size,
+                               settings["n_samples"])
+            tuner.search(train_data, validation_data=(x_val, x_val),
+                         epochs=settings["epochs"], shuffle=False,
+                         verbose=verbose)   # the pipeline shuffles each epoch
+        else:
+            oracle.verbose = verbose   # Keras Tuner's own table per trial when verbose
+            tuner.save()
+            print(f"chief: serving the oracle at {role['host']}:{role['port']} "
+                  f"({len(settings['lambdas'])} lambdas, at most {settings['max_trials']} "
+                  f"trials; tuner folder {tuner.project_dir})", flush=True)
+            serve_oracle(oracle, role["host"], role["port"], worker_timeout)
+            oracle.save()
 
     rows, curves = _trial_results(tuner, settings, hole, image_size)
     _write_results(folder, recipe, settings, rows, curves, hole)
     print(markdown_table(rows, settings["regularizer"], hole, settings["max_gap"]))
+    best = choose_lambda(rows, settings["max_gap"])
+    if role is not None and best is not None:
+        print(f"chief: best lambda {best['lam']:g} (trial {best['trial']}, hole val_mse "
+              f"{best['objective_val_mse_hole']:.4e})", flush=True)
     print(f"written: {folder / 'lambda_sweep.md'}, {folder / 'lambda_sweep.json'}, "
           f"{folder / 'lambda_sweep.png'}")
     return rows
+
+
+def _check_worker_spec(spec_path, spec_text, role):
+    """A worker trains the chief's sweep: its recipe must give the same settings, and
+    its folder must be the chief's (the chief reads the workers' checkpoints)."""
+    if not spec_path.exists():
+        raise RecipeError(f"{spec_path} does not exist: a worker's --out-dir must be the "
+                          f"chief's folder (shared by every machine of the sweep); the "
+                          f"chief at {role['host']}:{role['port']} writes it on start")
+    chief_spec = json.loads(spec_path.read_text())
+    own_spec = json.loads(spec_text)
+    chief_spec.pop("recipe", None)   # the recipe's path may differ between machines
+    own_spec.pop("recipe", None)
+    if chief_spec != own_spec:
+        raise RecipeError(f"this worker's recipe and options give another sweep than the "
+                          f"chief's ({spec_path}): give the worker the chief's recipe")
+
+
+def _run_worker(tuner, oracle, role, connect_timeout, train_data, settings, hole,
+                image_size, verbose):
+    import grpc
+    from keras_tuner.src.distribute import oracle_client
+
+    x_val = band_disks(settings["n_val"], hole, settings["val_seed"], image_size,
+                       settings["n_samples"])
+    tuner.oracle = _worker_client(oracle, connect_timeout)
+    saved_timeout, oracle_client.TIMEOUT = oracle_client.TIMEOUT, connect_timeout
+    print(f"{role['tuner_id']}: pulling trials from {role['host']}:{role['port']}",
+          flush=True)
+    try:
+        tuner.search(train_data, validation_data=(x_val, x_val), epochs=settings["epochs"],
+                     shuffle=False, verbose=verbose)
+    except grpc.RpcError as err:
+        raise TuneConnectionError(
+            f"the oracle at {role['host']}:{role['port']} stopped answering "
+            f"(connect_timeout {connect_timeout:g} s): {err.code().name}") from None
+    finally:
+        oracle_client.TIMEOUT = saved_timeout
+        tuner.oracle.stop_heartbeat()
+    print(f"{role['tuner_id']}: done; ran trial(s) {', '.join(tuner.ran) or 'none'}",
+          flush=True)
+    return list(tuner.ran)
 
 
 def _trial_results(tuner, settings, hole, image_size):
