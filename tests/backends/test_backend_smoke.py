@@ -272,7 +272,7 @@ def test_weights_trained_here_export_as_the_zoo_savedmodel(family, workdir, tens
     record = fitted(family, workdir)
     prefix = f"export/{family}/"
     got = {k[len(prefix):]: v for k, v in outputs.items() if k.startswith(prefix)}
-    if "z" in record:  # an autoencoder: the CONTRACT's signatures
+    if "z" in record:  # an autoencoder: the zoo's SavedModel signatures
         expected = {"serving_default/reconstruction": record["outputs"],
                     "encode/z": record["z"], "decode/reconstruction": record["decoded"]}
         if "atoms" in record:
