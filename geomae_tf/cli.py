@@ -42,6 +42,7 @@ def cmd_train(args):
         _, results = trainer.train(recipe, out_dir=args.out_dir, verbose=args.verbose,
                                    publish=args.publish, version=args.version,
                                    force=args.force, devices=args.devices,
+                                   processes=_processes(args),
                                    command="geomae " + " ".join(sys.argv[1:]), **options)
         print(_train_summary(results))
         print(f"run folder: {results['run_dir']}")
@@ -54,6 +55,12 @@ def cmd_train(args):
             print(f"not published: {args.saved_models}/ and "
                   f"{Path(recipe).with_suffix('.results.json')} are unchanged "
                   f"(--publish publishes a run of the recipe as it is)")
+
+
+def _processes(args):
+    """`geomae train`'s multi-process options (unset ones: Keras' environment variables)."""
+    return {"coordinator": args.coordinator, "num_processes": args.num_processes,
+            "process_id": args.process_id, "timeout": args.coordinator_timeout}
 
 
 def _train_summary(results):
@@ -281,6 +288,18 @@ def build_parser():
                    help="train data-parallel on N devices of this host (KERAS_BACKEND jax or "
                         "tensorflow; the recipe's batch_size is the global batch; on a CPU, "
                         "XLA_FLAGS=--xla_force_host_platform_device_count=N splits it)")
+    p.add_argument("--coordinator", default=None, metavar="HOST:PORT",
+                   help="multi-process training (KERAS_BACKEND=jax, one process per host): "
+                        "where process 0 listens (default: KERAS_DISTRIBUTION_JOB_ADDRESSES)")
+    p.add_argument("--num-processes", type=int, default=None,
+                   help="the number of processes (default: KERAS_DISTRIBUTION_NUM_PROCESSES, "
+                        "else 1); --devices is then per process")
+    p.add_argument("--process-id", type=int, default=None,
+                   help="this process's id, 0..N-1; process 0 writes the results "
+                        "(default: KERAS_DISTRIBUTION_PROCESS_ID)")
+    p.add_argument("--coordinator-timeout", type=int, default=None, metavar="SECONDS",
+                   help="seconds to wait for the coordinator and the other processes "
+                        "(default: 120)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("tune", help="Keras Tuner sweep of the regularisation weight lambda")

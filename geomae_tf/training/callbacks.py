@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from geomae_tf import atomic
+from geomae_tf.training import distribute
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
@@ -36,5 +37,7 @@ class AtomicWeightsCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if all(np.all(np.isfinite(w)) for w in self.model.get_weights()):
-            with atomic.atomic_path(self.filepath, suffix=".weights.h5") as tmp:
+            # Written by one process of a multi-process run: outside its distribution.
+            with atomic.atomic_path(self.filepath, suffix=".weights.h5") as tmp, \
+                    distribute.outside_distribution():
                 self.model.save_weights(tmp)

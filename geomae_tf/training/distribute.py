@@ -21,9 +21,15 @@ splits TensorFlow's CPU into the same number of logical devices, provided no
 TensorFlow operation has run yet. On a CPU, data parallelism only measures
 its own overhead: the devices share the same cores.
 
-Multi-machine data parallelism (`MultiWorkerMirroredStrategy`) is not offered:
-Keras 3's `model.fit` does not work under it; JAX's `keras.distribution` is the
-multi-process path.
+Several processes (one per host, `geomae train --coordinator HOST:PORT
+--num-processes N --process-id I`): JAX only. `initialize_processes` starts
+`jax.distributed` (process 0 hosts the coordinator; its CPU collectives go
+through gloo, so the path also runs on CPU-only hosts), and the
+`keras.distribution.DataParallel` then spans every process's devices. Keras
+splits each global batch across the processes (`tf.data` `rebatch` then
+`shard`): every process reads its own share of every batch. On TensorFlow,
+`MultiWorkerMirroredStrategy` does not work with Keras 3's `model.fit`
+(keras-team/keras#20585), so more than one process is refused there.
 
 Example:
 >>> from geomae_tf.training import distribute
@@ -38,6 +44,9 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import socket
+import sys
+import time
 
 import keras
 
@@ -82,7 +91,7 @@ def _tensorflow_devices():
 def _jax_devices():
     import jax
 
-    return [str(d) for d in jax.devices()]
+    return [str(d) for d in jax.local_devices()]
 
 
 def local_devices(backend=None):
@@ -137,13 +146,11 @@ def distribution(devices=None):
         list for the whole process).
     """
     devices = check_devices(devices)
-    if devices == 1:
+    if devices == 1 and process_count() == 1:
         return None
     backend = keras.backend.backend()
     if backend == "jax":
-        import jax
-
-        return keras.distribution.DataParallel(devices=jax.devices()[:devices])
+        return keras.distribution.DataParallel(devices=_jax_mesh_devices(devices))
     import tensorflow as tf
 
     names = tuple(local_devices(backend)[:devices])
@@ -168,6 +175,26 @@ def one_device_copy(model, build):
 
 
 @contextlib.contextmanager
+def outside_distribution():
+    """Runs the block with no Keras distribution set (JAX).
+
+    Saving weights builds Keras objects (a throw-away optimizer), and under a
+    multi-process `DataParallel` every new variable is placed by a collective
+    that all processes must join: process 0 saving alone would wait for the
+    others. Outside the distribution it reads its own replica only.
+    """
+    if keras.backend.backend() != "jax":
+        yield
+        return
+    previous = keras.distribution.distribution()
+    keras.distribution.set_distribution(None)
+    try:
+        yield
+    finally:
+        keras.distribution.set_distribution(previous)
+
+
+@contextlib.contextmanager
 def data_parallel(devices=None):
     """Distributes what is built, compiled and fitted inside the block.
 
@@ -182,3 +209,197 @@ def data_parallel(devices=None):
     parallel = distribution(devices)
     with scope(parallel):
         yield parallel
+
+
+#: Keras' environment variables for a multi-process run (as read by
+#: `keras.distribution.initialize`): the fallbacks of `--coordinator`,
+#: `--num-processes` and `--process-id`.
+ENVIRONMENT = {
+    "coordinator": "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+    "num_processes": "KERAS_DISTRIBUTION_NUM_PROCESSES",
+    "process_id": "KERAS_DISTRIBUTION_PROCESS_ID",
+}
+#: Seconds a process waits for the coordinator and the other processes.
+DEFAULT_TIMEOUT = 120
+#: Seconds the processes wait for each other when they exit (process 0
+#: evaluates and exports alone after training, the others wait for it).
+SHUTDOWN_TIMEOUT = 1800
+
+
+class CoordinatorUnreachableError(ConnectionError, ValueError):
+    """The coordinator of a multi-process run did not answer in time."""
+
+
+def _jax_mesh_devices(devices):
+    """The first `devices` local devices of every process, process by process."""
+    import jax
+
+    mesh = []
+    for index in range(jax.process_count()):
+        local = [d for d in jax.devices() if d.process_index == index]
+        mesh.extend(local[:devices])
+    return mesh
+
+
+def process_count():
+    """The number of processes of this run (1 unless `initialize_processes` started more)."""
+    if keras.backend.backend() != "jax":
+        return 1
+    import jax
+
+    return jax.process_count() if jax.distributed.is_initialized() else 1
+
+
+def process_index():
+    """This process's id in a multi-process run (0, the chief, when alone)."""
+    if process_count() == 1:
+        return 0
+    import jax
+
+    return jax.process_index()
+
+
+def is_chief():
+    """True in the process that writes the run's results and exports (process 0)."""
+    return process_index() == 0
+
+
+def process_settings(coordinator=None, num_processes=None, process_id=None, timeout=None):
+    """The checked settings of a multi-process run; unset ones are read from
+    Keras' environment variables (`ENVIRONMENT`).
+
+    Args:
+        coordinator: str or None. "HOST:PORT" of process 0 (it listens there).
+        num_processes: int or None. The number of processes; None or 1 is one process.
+        process_id: int or None. This process's id, 0 .. num_processes - 1.
+        timeout: int or None. Seconds to wait for the coordinator and the
+            other processes. Defaults to `DEFAULT_TIMEOUT`.
+
+    Returns:
+        None for one process, else a dict with `coordinator`, `num_processes`,
+        `process_id` and `timeout`.
+
+    Raises:
+        ValueError: a missing or malformed setting, naming it.
+    """
+    given = {"coordinator": coordinator, "num_processes": num_processes,
+             "process_id": process_id}
+    for name, variable in ENVIRONMENT.items():
+        if given[name] is None and os.environ.get(variable):
+            value = os.environ[variable]
+            if name == "coordinator":  # Keras lists every job; the first one coordinates
+                given[name] = value.split(",")[0].strip()
+            else:
+                try:
+                    given[name] = int(value)
+                except ValueError:
+                    raise ValueError(f"`{name}` must be an int: set {variable} to one. "
+                                     f"Received: {variable}={value!r}") from None
+    if given["num_processes"] is None:
+        return None
+    n = validation.check_int("num_processes", given["num_processes"], minimum=1)
+    if n == 1:
+        return None
+    flags = "--coordinator HOST:PORT --num-processes N --process-id I"
+    address = given["coordinator"]
+    if not isinstance(address, str) or address.count(":") < 1 or not address.rsplit(
+            ":", 1)[1].isdigit() or not 0 < int(address.rsplit(":", 1)[1]) < 65536:
+        raise ValueError(f"`coordinator` (geomae train --coordinator, or "
+                         f"{ENVIRONMENT['coordinator']}) must be 'HOST:PORT' with a port in "
+                         f"1..65535, where process 0 listens ({flags}). Received: "
+                         f"coordinator={address!r}")
+    if given["process_id"] is None:
+        raise ValueError(f"`process_id` (geomae train --process-id, or "
+                         f"{ENVIRONMENT['process_id']}) must be given with num_processes > 1 "
+                         f"({flags}). Received: process_id=None, num_processes={n}")
+    pid = validation.check_int("process_id", given["process_id"], minimum=0)
+    if pid >= n:
+        raise ValueError(f"`process_id` must be in 0..{n - 1} (num_processes - 1). "
+                         f"Received: process_id={pid}, num_processes={n}")
+    timeout = validation.check_int("timeout", DEFAULT_TIMEOUT if timeout is None else timeout,
+                                   minimum=1)
+    return {"coordinator": address, "num_processes": n, "process_id": pid,
+            "timeout": timeout}
+
+
+def wait_for_coordinator(address, timeout):
+    """Waits until something accepts TCP connections at `address` ("HOST:PORT").
+
+    Raises:
+        CoordinatorUnreachableError: nothing answered within `timeout` seconds.
+    """
+    host, port = address.rsplit(":", 1)
+    host = host.strip("[]")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, int(port)), timeout=2):
+                return
+        except OSError as err:
+            if time.monotonic() >= deadline:
+                raise CoordinatorUnreachableError(
+                    f"the coordinator {address} (--coordinator) did not answer within "
+                    f"{timeout} s ({err.strerror or err}): start process 0 "
+                    f"(--process-id 0) with the same --coordinator, check the host and "
+                    f"port, or wait longer (--coordinator-timeout)") from None
+            time.sleep(0.5)
+
+
+def initialize_processes(coordinator=None, num_processes=None, process_id=None, timeout=None):
+    """Joins a multi-process (several hosts) data-parallel run, JAX only.
+
+    Call it before anything runs on the JAX backend. Process 0 starts the
+    coordinator at `coordinator`; the others first wait for it to accept
+    connections (a clear error after `timeout` seconds), then every process
+    calls `jax.distributed.initialize(coordinator, num_processes,
+    process_id, initialization_timeout=timeout)`. JAX ends a process whose
+    peers do not all arrive within `timeout` seconds (DEADLINE_EXCEEDED):
+    a run never hangs. Afterwards `distribution(devices)` spans the
+    devices of every process.
+
+    Args: as `process_settings` (unset ones from Keras' environment variables).
+
+    Returns:
+        The settings (see `process_settings`), or None for one process.
+
+    Raises:
+        ValueError: bad settings, or a backend other than JAX with
+            num_processes > 1.
+        CoordinatorUnreachableError: process > 0 found no coordinator in time.
+    """
+    settings = process_settings(coordinator, num_processes, process_id, timeout)
+    if settings is None:
+        return None
+    backend = keras.backend.backend()
+    if backend != "jax":
+        why = ("TensorFlow's MultiWorkerMirroredStrategy does not work with Keras 3's "
+               "model.fit (keras-team/keras#20585)" if backend == "tensorflow" else
+               f"{backend} has no multi-process path through Keras' model.fit")
+        raise ValueError(f"`num_processes` (geomae train --num-processes) > 1 needs "
+                         f"KERAS_BACKEND=jax: {why}. Run every process as KERAS_BACKEND=jax "
+                         f"geomae train RECIPE --no-export --coordinator HOST:PORT "
+                         f"--num-processes N --process-id I. Received: num_processes="
+                         f"{settings['num_processes']} with KERAS_BACKEND={backend!r}")
+    import jax
+
+    if jax.distributed.is_initialized():
+        if jax.process_count() != settings["num_processes"] or (
+                jax.process_index() != settings["process_id"]):
+            raise ValueError(f"this process already runs as process {jax.process_index()} "
+                             f"of {jax.process_count()}. Received: process_id="
+                             f"{settings['process_id']}, num_processes="
+                             f"{settings['num_processes']}")
+        return settings
+    if settings["process_id"] > 0:
+        wait_for_coordinator(settings["coordinator"], settings["timeout"])
+    print(f"process {settings['process_id']} of {settings['num_processes']}: waiting up to "
+          f"{settings['timeout']} s for every process at {settings['coordinator']} "
+          f"(jax.distributed)", file=sys.stderr, flush=True)
+    # Collectives between CPU devices of different processes (jax's default
+    # since 0.4.3x; set so that older versions do not fall back to none).
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(settings["coordinator"], settings["num_processes"],
+                               settings["process_id"],
+                               initialization_timeout=settings["timeout"],
+                               shutdown_timeout_seconds=SHUTDOWN_TIMEOUT)
+    return settings

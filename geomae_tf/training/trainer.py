@@ -223,11 +223,13 @@ def run_learning_rate(training, data, epochs):
     return learning_rate(training, _steps_per_epoch(data, training), epochs)
 
 
-def fit(model, recipe, run_dir, verbose="auto", epochs=None, data=None):
+def fit(model, recipe, run_dir, verbose="auto", epochs=None, data=None, chief=True):
     """Trains `model` with `model.fit` as the recipe says; returns the History.
 
     `data` is the recipe's training pipeline when already built; a dataset
     with a validation split (the user's images) also gives `val_loss`.
+    Only the `chief` (process 0 of a multi-process run) writes the history,
+    logs and last weights; every process keeps its own backup in `run_dir`.
     """
     training = recipe.training
     data = training_data(recipe) if data is None else data
@@ -239,11 +241,18 @@ def fit(model, recipe, run_dir, verbose="auto", epochs=None, data=None):
     callbacks = [
         gcallbacks.AtomicBackupAndRestore(str(run_dir / "backup")),
         keras.callbacks.TerminateOnNaN(),
+    ] + ([
         gcallbacks.AtomicWeightsCheckpoint(run_dir / "last.weights.h5"),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")),
-    ]
-    return model.fit(data, epochs=epochs, validation_data=validation_data(recipe),
+    ] if chief else [])
+    validation = validation_data(recipe)
+    if distribute.process_count() > 1:  # every process takes as many equal batches
+        batch_size = recipe.data_kwargs()["batch_size"]
+        data = data.rebatch(batch_size, drop_remainder=True)
+        if validation is not None:
+            validation = validation.rebatch(batch_size, drop_remainder=True)
+    return model.fit(data, epochs=epochs, validation_data=validation,
                      steps_per_epoch=training["steps_per_epoch"], callbacks=callbacks,
                      shuffle=False,
                      verbose=verbose)
@@ -343,7 +352,7 @@ def check_publishable(recipe, saved_models="saved_models", version=None, force=F
 
 def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
           evaluate=True, epochs=None, verbose="auto", command=None, publish=False,
-          version=None, force=False, devices=None):
+          version=None, force=False, devices=None, processes=None):
     """Trains the entry of the recipe at `recipe_path`, evaluates, exports, and
     publishes only when asked.
 
@@ -372,6 +381,13 @@ def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
             host (`geomae_tf.training.distribute`; the recipe's batch_size is
             the global batch); None or 1 trains on one device. Under a
             backend other than TensorFlow, `export` must be False.
+        processes: dict or None. A multi-process run (JAX, one process per
+            host): `coordinator`, `num_processes`, `process_id` and
+            `timeout`, as `distribute.initialize_processes` takes them
+            (unset ones from Keras' environment variables). `devices` is
+            then per process. Only process 0 writes the run folder's
+            results, history, logs and weights, and evaluates; the others
+            keep only their backup (`<out_dir>/<entry>/process-<i>/`).
 
     Returns:
         (model, results dict). `results["export"]` is the run's export,
@@ -389,6 +405,12 @@ def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
                           f"KERAS_BACKEND=tensorflow and export it (docs/scaling_out.md)")
     target = check_publishable(recipe, saved_models, version, force, epochs, evaluate,
                                export) if publish else None
+    processes = distribute.initialize_processes(**(processes or {}))
+    if processes is not None and recipe.training["trainer"] != "fit":
+        raise RecipeError(f"{recipe.path}: a multi-process run trains with [training] "
+                          f"trainer = \"fit\". Received: trainer="
+                          f"{recipe.training['trainer']!r}")
+    chief = distribute.is_chief()
     seed = recipe.training["seed"]
     seed_run(seed)
     evaluate_fn = evaluator_of(recipe) if evaluate else None
@@ -408,11 +430,13 @@ def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
     if data is not None:
         check_image_shape(model, data, recipe)
     run_dir = Path(out_dir) / recipe.entry
-    run_dir.mkdir(parents=True, exist_ok=True)
+    own_dir = run_dir if chief else run_dir / f"process-{distribute.process_index()}"
+    own_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
     with distribute.scope(parallel):
         if trainer == "fit":
-            history = fit(model, recipe, run_dir, verbose=verbose, epochs=epochs, data=data)
+            history = fit(model, recipe, own_dir, verbose=verbose if chief else 0,
+                          epochs=epochs, data=data, chief=chief)
         elif trainer in TRAINERS:
             history = analysis.resolve(TRAINERS, trainer)(model, recipe, run_dir,
                                                           verbose=verbose, epochs=epochs)
@@ -437,6 +461,12 @@ def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
                    f"TF {tf.__version__}, Keras {keras.__version__}",
         "run_dir": str(run_dir),
     }
+    if processes is not None:
+        results["processes"] = processes["num_processes"]
+    if not chief:  # process 0 evaluates and writes the run's results
+        if own_dir.is_dir() and not any(own_dir.iterdir()):
+            own_dir.rmdir()
+        return model, results
     if evaluate:
         if "images" in inspect.signature(evaluate_fn).parameters:  # no ground truth
             from geomae_tf.analysis import reconstruction
