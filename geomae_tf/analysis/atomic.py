@@ -517,7 +517,7 @@ def decomposition_figure(model, images, path, positions=None, counts=None):
             p = positions[r, :counts[r]]
             axes[r, 0].plot(p[:, 1], p[:, 0], "r+", ms=4)
         for i in range(k):
-            _show(axes[r, i + 2], atoms[r, i], f"g(z_{i + 1})" if r == 0 else None)
+            _show(axes[r, i + 2], atoms[r, i], f"g(z_{i})" if r == 0 else None)
     fig.suptitle(f"{model.name}: x, f_D(f_E(x)) and its {k} atoms", fontsize=9)
     return save_figure(fig, path)
 
@@ -562,12 +562,12 @@ def navigation_figure(model, image, path, bounds, block=None, steps=7):
                              squeeze=False)
     for j in range(d0):
         _show(axes[j, 0], image[0], "input" if j == 0 else None)
-        axes[j, 0].set_ylabel(f"z_{block + 1},{j + 1}", fontsize=8)
+        axes[j, 0].set_ylabel(f"z[{block}][{j}]", fontsize=8)
         for s in range(steps):
             value = codes[j * steps + s][block * d0 + j]
             _show(axes[j, s + 1], decoded[j * steps + s], f"{value:.2f}")
-    fig.suptitle(f"{model.name}: navigating block {block + 1} inside the training "
-                 "codes' bounds", fontsize=9)
+    fig.suptitle(f"{model.name}: navigating block {block} (counted from 0, as block=) "
+                 "inside the training codes' bounds", fontsize=9)
     return save_figure(fig, path)
 
 
