@@ -98,6 +98,7 @@ def two_process_run(tmp_path_factory):
 
 
 @jax_only
+@pytest.mark.slow  # two processes start JAX and TensorFlow: ~1-2 min
 def test_two_processes_end_with_the_same_finite_weights(two_process_run):
     """Each process computes the gradient of its half of every global batch;
     the all-reduce between them makes one update, so both end bit-identical."""
@@ -115,6 +116,7 @@ def test_two_processes_end_with_the_same_finite_weights(two_process_run):
 
 
 @jax_only
+@pytest.mark.slow  # two processes start JAX and TensorFlow: ~1-2 min
 def test_only_process_zero_writes_the_run(two_process_run):
     import keras
 
