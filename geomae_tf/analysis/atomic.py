@@ -315,27 +315,26 @@ def evaluate_spikes(model, n_test=300, seed=EVAL_SEED, threshold=ACTIVE_THRESHOL
     n_test = validation.check_int("n_test", n_test, minimum=1)
     images, factors = spikes.make_spikes(n_test, seed=seed, image_size=model.image_shape[0],
                                          sigma=sigma, max_spikes=max_spikes)
-    atoms = model.atoms(images, batch_size=batch_size)
     truth = (factors["positions"], factors["amplitudes"], factors["count"])
-    metrics = spike_recovery(atoms, *truth, threshold=threshold, gate=gate)
-    metrics["position_rmse_pixel"] = spike_recovery(atoms, *truth, threshold=threshold,
-                                                    gate=gate, refine=False)["position_rmse"]
-    metrics["mse"] = float(np.mean((atoms.sum(axis=1) - images) ** 2))
-    by_count = recovery_by_count(atoms, *truth, threshold=threshold, gate=gate)
-    metrics["recall_by_count"] = dict(zip(map(str, by_count["count"]), by_count["recall"]))
-    metrics["precision_by_count"] = dict(zip(map(str, by_count["count"]),
-                                             by_count["precision"]))
-    metrics.update({"n_test": n_test, "threshold": threshold, "gate": gate})
-    if refine:
-        options = {} if refine is True else dict(refine)
-        refined = model.atoms(images, batch_size=batch_size, refine=options)
-        scores = spike_recovery(refined, *truth, threshold=threshold, gate=gate)
-        scores["mse"] = float(np.mean((refined.sum(axis=1) - images) ** 2))
-        by_count = recovery_by_count(refined, *truth, threshold=threshold, gate=gate)
+
+    def scores_of(atoms, pixel_rmse=False):
+        scores = spike_recovery(atoms, *truth, threshold=threshold, gate=gate)
+        if pixel_rmse:
+            scores["position_rmse_pixel"] = spike_recovery(
+                atoms, *truth, threshold=threshold, gate=gate, refine=False)["position_rmse"]
+        scores["mse"] = float(np.mean((atoms.sum(axis=1) - images) ** 2))
+        by_count = recovery_by_count(atoms, *truth, threshold=threshold, gate=gate)
         scores["recall_by_count"] = dict(zip(map(str, by_count["count"]), by_count["recall"]))
         scores["precision_by_count"] = dict(zip(map(str, by_count["count"]),
                                                 by_count["precision"]))
-        metrics.update({f"refined_{key}": value for key, value in scores.items()})
+        return scores
+
+    metrics = scores_of(model.atoms(images, batch_size=batch_size), pixel_rmse=True)
+    metrics.update({"n_test": n_test, "threshold": threshold, "gate": gate})
+    if refine:
+        options = {} if refine is True else dict(refine)
+        refined = scores_of(model.atoms(images, batch_size=batch_size, refine=options))
+        metrics.update({f"refined_{key}": value for key, value in refined.items()})
         metrics["refine"] = options
     return metrics
 
