@@ -26,7 +26,9 @@ import platform
 import shutil
 import sys
 import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -36,6 +38,10 @@ from geomae_tf import analysis, atomic, datasets, validation, zoo
 from geomae_tf.training import callbacks as gcallbacks
 from geomae_tf.training import distribute
 from geomae_tf.training.recipe import RecipeError, load_recipe
+
+if TYPE_CHECKING:
+    from geomae_tf.training.recipe import Recipe
+    from geomae_tf.types import PathLike
 
 #: Trainers other than plain `model.fit`, as "module:function" (see analysis.resolve).
 TRAINERS = {
@@ -51,7 +57,7 @@ class PublishError(ValueError):
     """A run that may not be published, or a version that publishing would overwrite."""
 
 
-def family_of(recipe):
+def family_of(recipe: Recipe) -> str | None:
     """The family of a recipe's entry (which evaluator and figures apply), or
     None for an entry outside the zoo that names none."""
     if recipe.evaluation.get("family"):
@@ -61,13 +67,13 @@ def family_of(recipe):
     return None
 
 
-def user_data(recipe):
+def user_data(recipe: Recipe) -> bool:
     """True when the recipe trains on data without ground truth (a dataset
     with a validation split, such as the user's own images)."""
     return hasattr(datasets.DATASETS[recipe.dataset], "validation_images")
 
 
-def evaluator_of(recipe):
+def evaluator_of(recipe: Recipe) -> Callable[..., dict[str, Any]]:
     """The function that evaluates a run of `recipe`: its family's (measured
     on fresh synthetic data with ground truth), or, on the user's own data or
     for an entry with no family, `analysis.reconstruction.evaluate` (MSE and
@@ -85,7 +91,7 @@ def evaluator_of(recipe):
 N_HELD_OUT = 512
 
 
-def held_out_images(recipe):
+def held_out_images(recipe: Recipe) -> np.ndarray:
     """Images the run never trained on: the validation split of the user's
     data, else a fresh draw of the recipe's dataset (its seed + 1; one epoch
     of it, at most `N_HELD_OUT` images)."""
@@ -104,12 +110,12 @@ def held_out_images(recipe):
     return np.concatenate(batches)[:N_HELD_OUT]
 
 
-def training_data(recipe):
+def training_data(recipe: Recipe) -> tf.data.Dataset:
     """The recipe's training pipeline (built, so its data is checked now)."""
     return datasets.DATASETS[recipe.dataset].training_dataset(**recipe.data_kwargs())
 
 
-def validation_data(recipe):
+def validation_data(recipe: Recipe) -> tf.data.Dataset | None:
     """The validation pipeline for `model.fit`, when the dataset has a
     validation split (the user's images), else None."""
     fn = datasets.DATASETS[recipe.dataset].training_dataset
@@ -120,7 +126,7 @@ def validation_data(recipe):
     return fn(**recipe.data_kwargs(), subset="validation") if split > 0 else None
 
 
-def check_image_shape(model, data, recipe):
+def check_image_shape(model: keras.Model, data: tf.data.Dataset, recipe: Recipe) -> None:
     """Refuses data whose images do not fit the model, before training."""
     spec = data.element_spec[0] if isinstance(data.element_spec, tuple) else data.element_spec
     # An Autoencoder is a subclassed Model (no `inputs`): it knows its `image_shape`.
@@ -132,7 +138,7 @@ def check_image_shape(model, data, recipe):
             f"[model] takes {expected}: make [data] image_size and [model] image_size agree")
 
 
-def seed_run(seed):
+def seed_run(seed: int) -> None:
     """Seeds Python, NumPy and TensorFlow and enables op determinism, so that
     the same seed gives the same weights on a CPU (`train`, and the example
     scripts' `tuning.fit_disk_autoencoder`)."""
@@ -140,14 +146,14 @@ def seed_run(seed):
     tf.config.experimental.enable_op_determinism()
 
 
-def build_model(recipe, dtype_policy="float32"):
+def build_model(recipe: Recipe, dtype_policy: str = "float32") -> keras.Model:
     """The untrained model of a recipe, its layers under `dtype_policy`."""
     with dtype_policy_scope(dtype_policy):
         return zoo.FACTORIES[recipe.factory](**recipe.model)
 
 
 @contextlib.contextmanager
-def dtype_policy_scope(name):
+def dtype_policy_scope(name: str) -> Iterator[None]:
     """Sets Keras' global dtype policy to `name` inside the block only.
 
     Layers take the global policy when they are created, so a model built in
@@ -163,7 +169,7 @@ def dtype_policy_scope(name):
         keras.config.set_dtype_policy(previous)
 
 
-def as_float32(model, recipe):
+def as_float32(model: keras.Model, recipe: Recipe) -> keras.Model:
     """A float32 copy of a model trained under a mixed policy (same weights).
 
     Mixed policies keep float32 variables, so the copy holds exactly the
@@ -176,7 +182,7 @@ def as_float32(model, recipe):
     return copy
 
 
-def evaluation_kwargs(recipe, evaluate_fn):
+def evaluation_kwargs(recipe: Recipe, evaluate_fn: Callable[..., Any]) -> dict[str, Any]:
     """The recipe's [evaluation] arguments, checked against `evaluate_fn`."""
     kwargs = {k: v for k, v in recipe.evaluation.items() if k != "family"}
     allowed = set(inspect.signature(evaluate_fn).parameters) - {"model", "images"}
@@ -192,7 +198,8 @@ def _loss(name):
             "bce": keras.losses.BinaryCrossentropy()}[name]
 
 
-def learning_rate(training, steps_per_epoch, epochs):
+def learning_rate(training: Mapping[str, Any], steps_per_epoch: int,
+                  epochs: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """The optimizer's learning rate (a float or a schedule) for a recipe's
     [training] section; `steps_per_epoch * epochs` is the length of the run."""
     rate = training["learning_rate"]
@@ -212,7 +219,8 @@ def _steps_per_epoch(data, training):
     return cardinality
 
 
-def run_learning_rate(training, data, epochs):
+def run_learning_rate(training: Mapping[str, Any], data: tf.data.Dataset,
+                      epochs: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """The learning rate of a run of `epochs` over `data` under a recipe's
     [training] section: its constant rate, or its schedule over the run's
     length (`steps_per_epoch`, else the cardinality of `data`). Used by
@@ -223,7 +231,9 @@ def run_learning_rate(training, data, epochs):
     return learning_rate(training, _steps_per_epoch(data, training), epochs)
 
 
-def fit(model, recipe, run_dir, verbose="auto", epochs=None, data=None, chief=True):
+def fit(model: keras.Model, recipe: Recipe, run_dir: PathLike, verbose: str | int = "auto",
+        epochs: int | None = None, data: tf.data.Dataset | None = None,
+        chief: bool = True) -> keras.callbacks.History:
     """Trains `model` with `model.fit` as the recipe says; returns the History.
 
     `data` is the recipe's training pipeline when already built; a dataset
@@ -270,13 +280,14 @@ def _check_finite(model, history, recipe):
             f"and run again; the last finite weights are in the run folder.")
 
 
-def published_versions(saved_models, entry):
+def published_versions(saved_models: PathLike, entry: str) -> list[int]:
     """The version numbers already published for `entry` under `saved_models`."""
     base = Path(saved_models) / entry
     return sorted(int(p.name) for p in base.glob("*") if p.name.isdigit() and p.is_dir())
 
 
-def publish_target(recipe, saved_models="saved_models", version=None, force=False):
+def publish_target(recipe: Recipe, saved_models: PathLike = "saved_models",
+                   version: int | None = None, force: bool = False) -> Path:
     """The folder a run of `recipe` would be published to, checked before training.
 
     The version is `version` if given, else the recipe's `[export] version`
@@ -301,7 +312,8 @@ def publish_target(recipe, saved_models="saved_models", version=None, force=Fals
     return target
 
 
-def publish_run(run_export, results, recipe, target):
+def publish_run(run_export: PathLike, results: Mapping[str, Any], recipe: Recipe,
+                target: PathLike) -> Path:
     """Copies a finished run into the published places, atomically.
 
     Args:
@@ -325,8 +337,10 @@ def publish_run(run_export, results, recipe, target):
     return target
 
 
-def check_publishable(recipe, saved_models="saved_models", version=None, force=False,
-                      epochs=None, evaluate=True, export=True):
+def check_publishable(recipe: Recipe, saved_models: PathLike = "saved_models",
+                      version: int | None = None, force: bool = False,
+                      epochs: int | None = None, evaluate: bool = True,
+                      export: bool = True) -> Path:
     """The folder a run of `recipe` would be published to, or why it may not be.
 
     A run is published only as its recipe says (no `epochs` override, with
@@ -350,9 +364,12 @@ def check_publishable(recipe, saved_models="saved_models", version=None, force=F
     return publish_target(recipe, saved_models, version, force)
 
 
-def train(recipe_path, out_dir="runs", saved_models="saved_models", export=True,
-          evaluate=True, epochs=None, verbose="auto", command=None, publish=False,
-          version=None, force=False, devices=None, processes=None):
+def train(recipe_path: PathLike, out_dir: PathLike = "runs",
+          saved_models: PathLike = "saved_models", export: bool = True,
+          evaluate: bool = True, epochs: int | None = None, verbose: str | int = "auto",
+          command: str | None = None, publish: bool = False, version: int | None = None,
+          force: bool = False, devices: int | None = None,
+          processes: Mapping[str, Any] | None = None) -> tuple[keras.Model, dict[str, Any]]:
     """Trains the entry of the recipe at `recipe_path`, evaluates, exports, and
     publishes only when asked.
 
