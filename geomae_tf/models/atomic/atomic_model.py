@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import keras
 import numpy as np
 
 from geomae_tf import validation
 from geomae_tf.layers.atomic_decoder import AtomicDecoder
 from geomae_tf.models.autoencoder import Autoencoder
+
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike, Tensor
 
 
 @keras.saving.register_keras_serializable(package="geomae_tf")
@@ -34,7 +39,7 @@ class AtomicAutoencoder(Autoencoder):
     True
     """
 
-    def __init__(self, encoder, decoder, **kwargs):
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, **kwargs: Any) -> None:
         super().__init__(encoder, decoder, **kwargs)
         if not decoder.layers or not isinstance(decoder.layers[-1], AtomicDecoder):
             raise ValueError("`decoder` must end with an `AtomicDecoder` layer (the sum of "
@@ -44,30 +49,30 @@ class AtomicAutoencoder(Autoencoder):
     # Found on demand, not stored: storing the layer again would track (and
     # save) its weights twice.
     @property
-    def atomic_decoder(self):
+    def atomic_decoder(self) -> AtomicDecoder:
         """The `AtomicDecoder` layer that ends the decoder."""
         return self.decoder.layers[-1]
 
     @property
-    def block(self):
+    def block(self) -> keras.Model:
         """The shared decoder block g: a latent block `(M, d0)` to one atom."""
         return self.atomic_decoder.block
 
     @property
-    def k(self):
+    def k(self) -> int:
         """Number of latent blocks (atoms per image)."""
         return self.atomic_decoder.k
 
     @property
-    def d0(self):
+    def d0(self) -> int:
         """Size of a latent block."""
         return self.atomic_decoder.d0
 
-    def decode_atoms(self, z):
+    def decode_atoms(self, z: Tensor) -> Tensor:
         """The k atoms g(z_i) of codes `z` (tensor in, tensor `(N, k, H, W, 1)` out)."""
         return self.atomic_decoder(z, return_atoms=True)
 
-    def atoms_from_codes(self, z, batch_size=256):
+    def atoms_from_codes(self, z: ArrayLike, batch_size: int = 256) -> np.ndarray:
         """The atoms of codes `z` `(N, k * d0)` as a numpy array `(N, k, H, W, 1)`."""
         z = validation.check_codes(z, latent_dim=self.latent_dim)
         batch_size = validation.check_int("batch_size", batch_size, minimum=1)
@@ -77,7 +82,8 @@ class AtomicAutoencoder(Autoencoder):
             return np.zeros((0, self.k) + self.image_shape, np.float32)
         return np.concatenate(out)
 
-    def refine_codes(self, images, z=None, **options):
+    def refine_codes(self, images: ArrayLike, z: ArrayLike | None = None,
+                     **options: Any) -> np.ndarray:
         """Codes of `images` refined through the fixed decoder: numpy `(N, k * d0)`.
 
         The encoder's code E(x) is the start; Adam steps on the code, then
@@ -90,7 +96,8 @@ class AtomicAutoencoder(Autoencoder):
 
         return refinement.refine_codes(self, images, z=z, **options)
 
-    def atoms(self, images, batch_size=256, refine=False):
+    def atoms(self, images: ArrayLike, batch_size: int = 256,
+              refine: bool | dict[str, Any] | None = False) -> np.ndarray:
         """The atoms g(z_i) of `images` `(N, H, W, 1)`: numpy `(N, k, H, W, 1)`.
 
         Args:

@@ -28,13 +28,20 @@ Nothing here knows the true PSF: only the trained encoder and decoder.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy import ndimage
 
 from geomae_tf import validation
 from geomae_tf.layers.code_refinement import CodeRefinement
 
-def off_code(model, steps=300, learning_rate=0.05):
+if TYPE_CHECKING:
+    from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
+    from geomae_tf.types import ArrayLike
+
+def off_code(model: AtomicAutoencoder, steps: int = 300,
+             learning_rate: float = 0.05) -> np.ndarray:
     """A block code whose atom g(c) has (nearly) no energy: min ||g(c)||^2.
 
     The starts are the encoder's k block codes of a blank image (whose atoms
@@ -57,7 +64,8 @@ def off_code(model, steps=300, learning_rate=0.05):
     return model._off_code
 
 
-def atom_bank(model, images, threshold=0.25):
+def atom_bank(model: AtomicAutoencoder, images: ArrayLike,
+              threshold: float = 0.25) -> dict[str, np.ndarray]:
     """Block codes of the active atoms the encoder finds in `images`, with
     their centres and amplitudes: the candidates of reseeding.
 
@@ -80,7 +88,8 @@ def _locate(model, z):
     return positions, amplitudes, atoms
 
 
-def prune(model, z, merge_distance=1.5, threshold=0.25):
+def prune(model: AtomicAutoencoder, z: ArrayLike, merge_distance: float = 1.5,
+          threshold: float = 0.25) -> tuple[np.ndarray, list[list[int]], np.ndarray]:
     """Switches off inactive blocks and blocks that split a brighter atom.
 
     Returns:
@@ -105,7 +114,9 @@ def prune(model, z, merge_distance=1.5, threshold=0.25):
     return blocks.reshape(n, k * d0), kept_all, atoms
 
 
-def reseed(model, images, z, kept, atoms, threshold=0.25, gate=2.0, bank=None):
+def reseed(model: AtomicAutoencoder, images: np.ndarray, z: ArrayLike, kept: list[list[int]],
+           atoms: np.ndarray, threshold: float = 0.25, gate: float = 2.0,
+           bank: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, int]:
     """Gives free blocks the codes of the residual's unexplained peaks.
 
     Args:
@@ -163,8 +174,11 @@ def _live_mask(model, z):
     return np.broadcast_to(live, blocks.shape).reshape(len(z), -1).astype(np.float32)
 
 
-def refine_codes(model, images, z=None, steps=50, learning_rate=0.05, rounds=1,
-                 merge_distance=1.5, threshold=0.25, gate=2.0, bank=None, batch_size=100):
+def refine_codes(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike | None = None,
+                 steps: int = 50, learning_rate: float = 0.05, rounds: int = 1,
+                 merge_distance: float = 1.5, threshold: float = 0.25, gate: float = 2.0,
+                 bank: dict[str, np.ndarray] | ArrayLike | None = None,
+                 batch_size: int = 100) -> np.ndarray:
     """The refined codes of `images` (see the module's docstring).
 
     Args:
