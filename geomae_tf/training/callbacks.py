@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 
 from geomae_tf import atomic
 from geomae_tf.training import distribute
+
+if TYPE_CHECKING:
+    from geomae_tf.types import PathLike
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
@@ -31,11 +35,11 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
 class AtomicWeightsCheckpoint(keras.callbacks.Callback):
     """Saves the weights after every epoch (atomically) when they are finite."""
 
-    def __init__(self, filepath):
+    def __init__(self, filepath: PathLike):
         super().__init__()
         self.filepath = str(filepath)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if all(np.all(np.isfinite(w)) for w in self.model.get_weights()):
             # Written by one process of a multi-process run: outside its distribution.
             with atomic.atomic_path(self.filepath, suffix=".weights.h5") as tmp, \

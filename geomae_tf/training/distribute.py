@@ -47,10 +47,15 @@ import re
 import socket
 import sys
 import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import keras
 
 from geomae_tf import validation
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 #: Keras backends with a data-parallel path, and what it goes through.
 SUPPORTED_BACKENDS = {
@@ -65,7 +70,7 @@ _HOST_FLAG = re.compile(r"--xla_force_host_platform_device_count=(\d+)")
 _STRATEGIES = {}
 
 
-def host_cpu_device_count():
+def host_cpu_device_count() -> int:
     """The CPU devices asked for by `XLA_FLAGS` (`--xla_force_host_platform_device_count`), else 1."""
     match = _HOST_FLAG.search(os.environ.get("XLA_FLAGS", ""))
     return max(1, int(match.group(1))) if match else 1
@@ -94,7 +99,7 @@ def _jax_devices():
     return [str(d) for d in jax.local_devices()]
 
 
-def local_devices(backend=None):
+def local_devices(backend: str | None = None) -> list[str]:
     """The devices a data-parallel run can use on this host, for `backend`
     (default: Keras' backend): accelerators if any, else CPU devices."""
     backend = backend or keras.backend.backend()
@@ -106,7 +111,7 @@ def local_devices(backend=None):
                      f"{sorted(SUPPORTED_BACKENDS)}. Received: KERAS_BACKEND={backend!r}")
 
 
-def check_devices(devices, backend=None):
+def check_devices(devices: int | None, backend: str | None = None) -> int:
     """Returns `devices` as an int after checking it against the backend and host.
 
     Args:
@@ -137,7 +142,8 @@ def check_devices(devices, backend=None):
     return devices
 
 
-def distribution(devices=None):
+def distribution(devices: int | None = None
+                 ) -> keras.distribution.DataParallel | tf.distribute.MirroredStrategy | None:
     """The distribution of a run on `devices` devices (checked by `check_devices`).
 
     Returns:
@@ -159,14 +165,15 @@ def distribution(devices=None):
     return _STRATEGIES[names]
 
 
-def scope(parallel):
+def scope(parallel: keras.distribution.DataParallel | tf.distribute.MirroredStrategy | None
+          ) -> contextlib.AbstractContextManager[Any]:
     """The context in which to build, compile and fit under `parallel` (a
     `distribution(...)`; None gives an empty context). It may be entered
     again: build in one block and fit in another."""
     return contextlib.nullcontext() if parallel is None else parallel.scope()
 
 
-def one_device_copy(model, build):
+def one_device_copy(model: keras.Model, build: Callable[[], keras.Model]) -> keras.Model:
     """`model`'s weights in a model from `build()` made outside any distribution
     (for evaluation and export after a data-parallel run)."""
     copy = build()
@@ -175,7 +182,7 @@ def one_device_copy(model, build):
 
 
 @contextlib.contextmanager
-def outside_distribution():
+def outside_distribution() -> Iterator[None]:
     """Runs the block with no Keras distribution set (JAX).
 
     Saving weights builds Keras objects (a throw-away optimizer), and under a
@@ -195,7 +202,9 @@ def outside_distribution():
 
 
 @contextlib.contextmanager
-def data_parallel(devices=None):
+def data_parallel(
+    devices: int | None = None,
+) -> Iterator[keras.distribution.DataParallel | tf.distribute.MirroredStrategy | None]:
     """Distributes what is built, compiled and fitted inside the block.
 
     Args:
@@ -241,7 +250,7 @@ def _jax_mesh_devices(devices):
     return mesh
 
 
-def process_count():
+def process_count() -> int:
     """The number of processes of this run (1 unless `initialize_processes` started more)."""
     if keras.backend.backend() != "jax":
         return 1
@@ -250,7 +259,7 @@ def process_count():
     return jax.process_count() if jax.distributed.is_initialized() else 1
 
 
-def process_index():
+def process_index() -> int:
     """This process's id in a multi-process run (0, the chief, when alone)."""
     if process_count() == 1:
         return 0
@@ -259,12 +268,14 @@ def process_index():
     return jax.process_index()
 
 
-def is_chief():
+def is_chief() -> bool:
     """True in the process that writes the run's results and exports (process 0)."""
     return process_index() == 0
 
 
-def process_settings(coordinator=None, num_processes=None, process_id=None, timeout=None):
+def process_settings(coordinator: str | None = None, num_processes: int | None = None,
+                     process_id: int | None = None,
+                     timeout: int | None = None) -> dict[str, Any] | None:
     """The checked settings of a multi-process run; unset ones are read from
     Keras' environment variables (`ENVIRONMENT`).
 
@@ -322,7 +333,7 @@ def process_settings(coordinator=None, num_processes=None, process_id=None, time
             "timeout": timeout}
 
 
-def wait_for_coordinator(address, timeout):
+def wait_for_coordinator(address: str, timeout: float) -> None:
     """Waits until something accepts TCP connections at `address` ("HOST:PORT").
 
     Raises:
@@ -345,7 +356,9 @@ def wait_for_coordinator(address, timeout):
             time.sleep(0.5)
 
 
-def initialize_processes(coordinator=None, num_processes=None, process_id=None, timeout=None):
+def initialize_processes(coordinator: str | None = None, num_processes: int | None = None,
+                         process_id: int | None = None,
+                         timeout: int | None = None) -> dict[str, Any] | None:
     """Joins a multi-process (several hosts) data-parallel run, JAX only.
 
     Call it before anything runs on the JAX backend. Process 0 starts the

@@ -24,13 +24,22 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 
 from geomae_tf import validation
 from geomae_tf.models.pca.pca_autoencoder import PCAAutoencoder
+
+if TYPE_CHECKING:
+    import keras_tuner
+    import tensorflow as tf
+
+    from geomae_tf.training.recipe import Recipe
+    from geomae_tf.types import ArrayLike, PathLike
 
 LOSSES = {"bce": keras.losses.BinaryCrossentropy, "mse": keras.losses.MeanSquaredError}
 
@@ -54,7 +63,8 @@ def _make_model(model_or_factory_args):
                     f"arguments. Received: {type(model_or_factory_args).__name__}")
 
 
-def recalibrate_centring(model, dataset, stage, steps=20):
+def recalibrate_centring(model: PCAAutoencoder, dataset: Iterable[Any], stage: int,
+                         steps: int = 20) -> tuple[np.ndarray, np.ndarray]:
     """Sets the moving mean/variance of unit `stage` to its statistics on `dataset`.
 
     Runs the stage's encoder up to its `CentredLatent` over `steps` batches
@@ -88,9 +98,12 @@ def _optimizer(learning_rate, beta_1, decay_steps):
     return keras.optimizers.Adam(learning_rate, beta_1=beta_1)
 
 
-def train_stage(model, stage, dataset, epochs, learning_rate=1e-3, loss="bce",
-                steps_per_epoch=None, callbacks=None, verbose="auto", beta_1=0.9,
-                cosine_decay=False, recalibrate_steps=20, initial_epoch=0):
+def train_stage(model: PCAAutoencoder, stage: int, dataset: tf.data.Dataset, epochs: int,
+                learning_rate: float = 1e-3, loss: str = "bce",
+                steps_per_epoch: int | None = None,
+                callbacks: Iterable[keras.callbacks.Callback] | None = None,
+                verbose: str | int = "auto", beta_1: float = 0.9, cosine_decay: bool = False,
+                recalibrate_steps: int = 20, initial_epoch: int = 0) -> keras.callbacks.History:
     """Trains one stage of a `PCAAutoencoder` with `model.fit`; returns the History.
 
     Sets the stage (only E_stage and D_stage trainable), compiles with a new
@@ -119,7 +132,7 @@ def train_stage(model, stage, dataset, epochs, learning_rate=1e-3, loss="bce",
     return history
 
 
-def warn_if_collapsed(stage, variance, epsilon):
+def warn_if_collapsed(stage: int, variance: ArrayLike, epsilon: float) -> bool:
     """Warns when the new unit of `stage` has collapsed: the variance of its
     raw code is below the centring's epsilon, so the unit codes (almost)
     nothing and `CentredLatent` only amplifies noise. Returns True if so."""
@@ -133,7 +146,8 @@ def warn_if_collapsed(stage, variance, epsilon):
     return True
 
 
-def as_dataset(data, batch_size=128, seed=0):
+def as_dataset(data: np.ndarray | tf.data.Dataset, batch_size: int = 128,
+               seed: int = 0) -> tf.data.Dataset:
     """`data` as `model.fit` takes it: a numpy array of images `(N, H, W, 1)`
     becomes a shuffled (seeded) `tf.data` pipeline of `(x, x)` batches;
     anything else (a `tf.data.Dataset` of `(x, y)` batches) is returned as is."""
@@ -150,10 +164,19 @@ def as_dataset(data, batch_size=128, seed=0):
             .batch(batch_size).prefetch(tf.data.AUTOTUNE))
 
 
-def train_progressive(model, dataset, epochs_per_stage, lambda_cov=None, learning_rate=1e-3,
-                      loss="bce", steps_per_epoch=None, callbacks=None, verbose="auto",
-                      beta_1=0.9, cosine_decay=False, recalibrate_steps=20, stages=None,
-                      batch_size=128, seed=0):
+def train_progressive(model: PCAAutoencoder | dict[str, Any],
+                      dataset: np.ndarray | tf.data.Dataset,
+                      epochs_per_stage: int | list[int] | tuple[int, ...],
+                      lambda_cov: float | None = None,
+                      learning_rate: float | list[float] | tuple[float, ...] = 1e-3,
+                      loss: str = "bce", steps_per_epoch: int | None = None,
+                      callbacks: (Sequence[keras.callbacks.Callback]
+                                  | Callable[[int], Sequence[keras.callbacks.Callback]]
+                                  | None) = None,
+                      verbose: str | int = "auto", beta_1: float = 0.9,
+                      cosine_decay: bool = False, recalibrate_steps: int = 20,
+                      stages: Iterable[int] | None = None, batch_size: int = 128,
+                      seed: int = 0) -> tuple[PCAAutoencoder, list[keras.callbacks.History]]:
     """Trains a PCA-like autoencoder stage by stage (PCA-AE talks, eq. 17).
 
     A stage whose new unit collapses (the variance of its code below the
@@ -216,7 +239,8 @@ def train_progressive(model, dataset, epochs_per_stage, lambda_cov=None, learnin
     return model, histories
 
 
-def merge_histories(histories):
+def merge_histories(histories: Iterable[tuple[int, keras.callbacks.History | None]]
+                    ) -> keras.callbacks.History:
     """One `keras.callbacks.History` holding every stage's epochs, plus a
     `stage` column (what `geomae train` reads: `history.history["loss"]`)."""
     merged = keras.callbacks.History()
@@ -230,7 +254,9 @@ def merge_histories(histories):
     return merged
 
 
-def fit_recipe(model, recipe, run_dir, verbose="auto", epochs=None):
+def fit_recipe(model: PCAAutoencoder, recipe: Recipe, run_dir: PathLike,
+               verbose: str | int = "auto",
+               epochs: int | list[int] | None = None) -> keras.callbacks.History:
     """`geomae train`'s trainer for `[training] trainer = "progressive"`.
 
     Uses the recipe's [training] keys as they are: `epochs` (per stage: one
@@ -292,9 +318,14 @@ def fit_recipe(model, recipe, run_dir, verbose="auto", epochs=None):
     return merge_histories(histories)
 
 
-def pca_hypermodel(model_kwargs=None, lambda_values=None, lambda_range=(1e-2, 1e2),
-                   epochs_per_stage=1, learning_rate=1e-3, loss="bce", steps_per_epoch=None,
-                   validation_images=None, beta_1=0.9):
+def pca_hypermodel(model_kwargs: Mapping[str, Any] | None = None,
+                   lambda_values: Iterable[float] | None = None,
+                   lambda_range: tuple[float, float] = (1e-2, 1e2),
+                   epochs_per_stage: int | list[int] | tuple[int, ...] = 1,
+                   learning_rate: float | list[float] | tuple[float, ...] = 1e-3,
+                   loss: str = "bce", steps_per_epoch: int | None = None,
+                   validation_images: np.ndarray | None = None,
+                   beta_1: float = 0.9) -> keras_tuner.HyperModel:
     """A Keras Tuner `HyperModel` that sweeps the covariance weight lambda.
 
     `build(hp)` makes a `pca_autoencoder(**model_kwargs, lambda_cov=...)`

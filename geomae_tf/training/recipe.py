@@ -33,8 +33,12 @@ import dataclasses
 import inspect
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from geomae_tf import validation
+
+if TYPE_CHECKING:
+    from geomae_tf.types import PathLike
 
 TOP_LEVEL_KEYS = {"entry", "factory", "description", "paper", "model", "data", "training",
                   "evaluation", "export", "tune"}
@@ -86,10 +90,10 @@ class Recipe:
     tune: dict = dataclasses.field(default_factory=dict)
 
     @property
-    def dataset(self):
+    def dataset(self) -> str | None:
         return self.data.get("dataset")
 
-    def data_kwargs(self):
+    def data_kwargs(self) -> dict[str, Any]:
         """Arguments of the dataset's `training_dataset` (without `dataset`)."""
         kwargs = {k: v for k, v in self.data.items() if k != "dataset"}
         kwargs.setdefault("batch_size", self.training["batch_size"])
@@ -128,7 +132,7 @@ def _check_epochs(training):
         validation.check_int("training.epochs", epochs, minimum=1)
 
 
-def load_recipe(path):
+def load_recipe(path: PathLike) -> Recipe:
     """Reads and checks the recipe at `path` (a `.toml` file).
 
     Raises:

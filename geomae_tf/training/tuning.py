@@ -53,8 +53,10 @@ import socket
 import threading
 import time
 import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent import futures
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import keras
 import keras_tuner as kt
@@ -68,6 +70,9 @@ from geomae_tf.analysis.plotting import pyplot, save_figure
 from geomae_tf.datasets import disks
 from geomae_tf.training import trainer
 from geomae_tf.training.recipe import RecipeError, load_recipe
+
+if TYPE_CHECKING:
+    from geomae_tf.types import PathLike
 
 TUNE_DEFAULTS = {
     "regularizer": None,
@@ -97,7 +102,9 @@ DEFAULT_RANGES = {
 }
 
 
-def lambda_grid(lambdas=None, lambda_range=(1e-6, 1e-2), n_lambdas=5, include_zero=True):
+def lambda_grid(lambdas: list[float] | tuple[float, ...] | None = None,
+                lambda_range: list[float] | tuple[float, float] = (1e-6, 1e-2),
+                n_lambdas: int = 5, include_zero: bool = True) -> list[float]:
     """The lambdas to try: an explicit list, or `n_lambdas` log-spaced values in
     `lambda_range` (plus 0 first when `include_zero`), sorted, without repeats."""
     if lambdas is not None:
@@ -122,7 +129,8 @@ def lambda_grid(lambdas=None, lambda_range=(1e-6, 1e-2), n_lambdas=5, include_ze
     return sorted({float(f"{v:.6g}") for v in values})
 
 
-def band_disks(n, band, seed, image_size=disks.IMAGE_SIZE, n_samples=256):
+def band_disks(n: int, band: Sequence[float], seed: int, image_size: int = disks.IMAGE_SIZE,
+               n_samples: int = 256) -> np.ndarray:
     """`n` fresh Monte-Carlo-blurred disks with radii uniform in `band` (the hole)."""
     images, _ = disks.make_disks(n, seed=seed, radius_range=tuple(band), renderer="monte_carlo",
                                  n_samples=n_samples, image_size=image_size)
@@ -142,11 +150,11 @@ class LambdaGridOracle(kt.Oracle):
         **kwargs: passed to `keras_tuner.Oracle` (objective, max_trials, seed).
     """
 
-    def __init__(self, lambdas, **kwargs):
+    def __init__(self, lambdas: Iterable[float], **kwargs: Any):
         super().__init__(**kwargs)
         self.lambdas = sorted(float(v) for v in lambdas)
 
-    def populate_space(self, trial_id):
+    def populate_space(self, trial_id: str) -> dict[str, Any]:
         tried = {t.hyperparameters.values.get("lam") for t in self.trials.values()}
         for lam in self.lambdas:
             if lam not in tried:
@@ -154,7 +162,7 @@ class LambdaGridOracle(kt.Oracle):
         return {"status": kt_trial.TrialStatus.STOPPED, "values": None}
 
     @kt.synchronized
-    def create_trial(self, tuner_id):
+    def create_trial(self, tuner_id: str) -> kt_trial.Trial:
         """As `keras_tuner.Oracle.create_trial`, but a tuner that would be stopped
         while other tuners still run trials is told to wait (IDLE): a trial of a
         lost worker may come back to the queue (`release_tuner`)."""
@@ -166,12 +174,12 @@ class LambdaGridOracle(kt.Oracle):
         return trial
 
     @kt.synchronized
-    def end_trial(self, trial):
+    def end_trial(self, trial: kt_trial.Trial) -> None:
         super().end_trial(trial)
         self.save()   # Keras Tuner saves before it forgets the ongoing trial
 
     @kt.synchronized
-    def release_tuner(self, tuner_id):
+    def release_tuner(self, tuner_id: str) -> kt_trial.Trial | None:
         """Forgets a lost tuner; its ongoing trial (returned, or None) goes back to
         the queue, to be run by the next tuner that asks for a trial."""
         self.tuner_ids.discard(tuner_id)
@@ -202,8 +210,10 @@ class LambdaHyperModel(kt.HyperModel):
         seed: int. Seed of every trial's initialisation.
     """
 
-    def __init__(self, factory, model_kwargs, regularizer, lambdas, learning_rate=1e-3,
-                 seed=0):
+    def __init__(self, factory: Callable[..., keras.Model], model_kwargs: Mapping[str, Any],
+                 regularizer: str, lambdas: Iterable[float],
+                 learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+                 seed: int = 0):
         super().__init__(name=f"lambda_{regularizer}")
         self.factory = factory
         self.model_kwargs = dict(model_kwargs)
@@ -212,7 +222,7 @@ class LambdaHyperModel(kt.HyperModel):
         self.learning_rate = learning_rate
         self.seed = seed
 
-    def build(self, hp):
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
         lam = hp.Choice("lam", self.lambdas, ordered=True)
         keras.utils.set_random_seed(self.seed)
         model = self.factory(**self.model_kwargs, regularizer=self.regularizer, lam=lam)
@@ -232,7 +242,7 @@ class TuneConnectionError(ConnectionError):
     """The oracle of a distributed sweep cannot be served or reached."""
 
 
-def parse_address(address):
+def parse_address(address: str) -> tuple[str, int]:
     """`"HOST:PORT"` -> `(host, port)` (`"[::1]:8000"` for IPv6)."""
     host, sep, port = str(address).rpartition(":")
     host = host.strip("[]")
@@ -242,8 +252,9 @@ def parse_address(address):
     return host, int(port)
 
 
-def distributed_role(chief=False, worker=False, oracle_address=None, tuner_id=None,
-                     environ=None):
+def distributed_role(chief: bool = False, worker: bool = False,
+                     oracle_address: str | None = None, tuner_id: str | None = None,
+                     environ: Mapping[str, str] | None = None) -> dict[str, Any] | None:
     """Which part of a sweep this process plays: None (alone) or a dict with `role`
     ("chief" or "worker"), `host`, `port` and `tuner_id`.
 
@@ -310,7 +321,7 @@ def _keras_tuner_environment(role):
                 os.environ[n] = v
 
 
-def wait_for_oracle(host, port, timeout):
+def wait_for_oracle(host: str, port: int, timeout: float) -> None:
     """Waits at most `timeout` seconds for the chief's oracle to answer at host:port.
 
     Raises:
@@ -402,7 +413,8 @@ class _SweepTuner(kt.Tuner):
                   flush=True)
 
 
-def serve_oracle(oracle, host, port, worker_timeout=60.0, poll=0.2):
+def serve_oracle(oracle: LambdaGridOracle, host: str, port: int, worker_timeout: float = 60.0,
+                 poll: float = 0.2) -> list[tuple[str, str | None]]:
     """The chief: serves `oracle` over gRPC at host:port until the sweep is done.
 
     Done means: a worker was told to stop, no trial is running and every worker
@@ -494,8 +506,10 @@ def serve_oracle(oracle, host, port, worker_timeout=60.0, poll=0.2):
         server.stop(grace=1.0)
 
 
-def fit_disk_autoencoder(model_kwargs=None, data_kwargs=None, epochs=10, batch_size=64,
-                         learning_rate=1e-3, seed=0, verbose=0):
+def fit_disk_autoencoder(model_kwargs: Mapping[str, Any] | None = None,
+                         data_kwargs: Mapping[str, Any] | None = None, epochs: int = 10,
+                         batch_size: int = 64, learning_rate: float = 1e-3, seed: int = 0,
+                         verbose: str | int = 0) -> tuple[keras.Model, dict[str, list[float]]]:
     """Trains one `disk_autoencoder` with `model.fit` (the example scripts' runs).
 
     Args:
@@ -590,10 +604,13 @@ def _extends(old, new):
     return rest(old) == rest(new) and set(old["lambdas"]) <= set(new["lambdas"])
 
 
-def tune_from_recipe(recipe_path, out_dir="runs/tune", max_trials=None, epochs=None,
-                     verbose=0, overrides=None, chief=False, worker=False,
-                     oracle_address=None, tuner_id=None, connect_timeout=60.0,
-                     worker_timeout=60.0):
+def tune_from_recipe(recipe_path: PathLike, out_dir: PathLike = "runs/tune",
+                     max_trials: int | None = None, epochs: int | None = None,
+                     verbose: str | int = 0, overrides: Mapping[str, Any] | None = None,
+                     chief: bool = False, worker: bool = False,
+                     oracle_address: str | None = None, tuner_id: str | None = None,
+                     connect_timeout: float = 60.0,
+                     worker_timeout: float = 60.0) -> list[dict[str, Any]] | list[str]:
     """Sweeps lambda for the recipe's regulariser with Keras Tuner; writes the results.
 
     Args:
@@ -786,7 +803,8 @@ def _trial_results(tuner, settings, hole, image_size):
     return rows, curves
 
 
-def choose_lambda(rows, max_gap=None):
+def choose_lambda(rows: Iterable[dict[str, Any]],
+                  max_gap: float | None = None) -> dict[str, Any] | None:
     """The chosen row: the best objective, among the rows whose test hole MSE is at
     most `max_gap` times their observed MSE when `max_gap` is set (None if none is)."""
     pool = [r for r in rows if max_gap is None or (r["hole_over_observed"] is not None
@@ -794,7 +812,8 @@ def choose_lambda(rows, max_gap=None):
     return min(pool, key=lambda r: r["objective_val_mse_hole"]) if pool else None
 
 
-def markdown_table(rows, regularizer, hole, max_gap=None):
+def markdown_table(rows: Sequence[dict[str, Any]], regularizer: str, hole: Sequence[float],
+                   max_gap: float | None = None) -> str:
     """The sweep as a markdown table (the chosen lambda in bold, the plain best starred)."""
     best = choose_lambda(rows)
     chosen = choose_lambda(rows, max_gap)
@@ -835,7 +854,8 @@ def _write_results(folder, recipe, settings, rows, curves, hole):
                              f"{settings['epochs']} epochs (Figure 8)")
 
 
-def code_curves_figure(curves, hole, path, title):
+def code_curves_figure(curves: Sequence[Mapping[str, Any]], hole: Sequence[float],
+                       path: PathLike, title: str) -> Path:
     """Code against radius (min-max scaled per curve) and per-disk MSE against radius.
 
     `curves`: dicts with `radii`, `z`, `per_image`, `name` (legend; None for
