@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from geomae_tf import __version__
@@ -26,7 +27,7 @@ def _entries(args_entries):
     return list(args_entries) or zoo.available_entries()
 
 
-def cmd_train(args):
+def cmd_train(args: argparse.Namespace) -> None:
     from geomae_tf.training import trainer
     from geomae_tf.training.recipe import load_recipe
 
@@ -89,7 +90,7 @@ def _train_summary(results):
     return "\n".join(lines)
 
 
-def cmd_export(args):
+def cmd_export(args: argparse.Namespace) -> None:
     from geomae_tf import zoo
     from geomae_tf.export.saved_model import export_entry, write_models_config
 
@@ -159,7 +160,7 @@ def _export_target(entry, args):
     return args.version, latest
 
 
-def cmd_evaluate(args):
+def cmd_evaluate(args: argparse.Namespace) -> None:
     from geomae_tf.analysis import report
 
     if args.cards:
@@ -177,14 +178,14 @@ def cmd_evaluate(args):
     print(f"written: {', '.join(str(p) for p in paths)}")
 
 
-def cmd_figures(args):
+def cmd_figures(args: argparse.Namespace) -> None:
     from geomae_tf.analysis import report
 
     for path in report.all_figures(_entries(args.entries), args.out, progress=True):
         print(path)
 
 
-def cmd_demo(args):
+def cmd_demo(args: argparse.Namespace) -> None:
     from geomae_tf.analysis import report
 
     out = Path(args.out)
@@ -207,7 +208,7 @@ def cmd_demo(args):
     print(out.resolve())
 
 
-def cmd_tune(args):
+def cmd_tune(args: argparse.Namespace) -> None:
     from geomae_tf.training import tuning
 
     try:
@@ -231,7 +232,7 @@ def _reference(text):
                                          f"not {text!r}") from None
 
 
-def cmd_navigate(args):
+def cmd_navigate(args: argparse.Namespace) -> None:
     from geomae_tf.analysis import navigation
 
     entry = _entries([args.entry])[0]
@@ -258,7 +259,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="geomae", description=__doc__.splitlines()[0],
                                      formatter_class=_HelpFormatter)
     parser.add_argument("--version", action="version", version=f"geomae {__version__}")
@@ -402,7 +403,7 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "epochs", None) is not None and args.epochs < 1:
