@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import keras
 from keras import ops
 
 from geomae_tf import validation
+
+if TYPE_CHECKING:
+    from geomae_tf.types import Tensor
 
 
 @keras.saving.register_keras_serializable(package="geomae_tf")
@@ -40,7 +45,8 @@ class AtomicDecoder(keras.layers.Layer):
     >>> decoder(z, return_atoms=True).shape   # (N, 10, 8, 8, 1)
     """
 
-    def __init__(self, block, k=10, d0=3, **kwargs):
+    def __init__(self, block: keras.layers.Layer, k: int = 10, d0: int = 3,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(block, keras.layers.Layer):
             raise TypeError(f"`block` must be a keras.layers.Layer or keras.Model (the "
@@ -51,7 +57,7 @@ class AtomicDecoder(keras.layers.Layer):
         self.d0 = validation.check_int("d0", d0, minimum=1)
 
     @property
-    def latent_dim(self):
+    def latent_dim(self) -> int:
         """k * d0: the size of the codes this layer decodes."""
         return self.k * self.d0
 
@@ -64,7 +70,7 @@ class AtomicDecoder(keras.layers.Layer):
                              f"{input_shape}")
         return input_shape
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
         self._check_input_shape(input_shape)
         if not self.block.built:
             self.block.build((None, self.d0))
@@ -74,7 +80,7 @@ class AtomicDecoder(keras.layers.Layer):
         spec = self.block.compute_output_spec(keras.KerasTensor((None, self.d0)))
         return tuple(spec.shape[1:])
 
-    def call(self, z, return_atoms=False):
+    def call(self, z: Tensor, return_atoms: bool = False) -> Tensor:
         blocks = ops.reshape(z, (-1, self.d0))                  # (N * k, d0)
         images = self.block(blocks)                             # (N * k, ...)
         atom_shape = tuple(images.shape[1:])
@@ -85,11 +91,12 @@ class AtomicDecoder(keras.layers.Layer):
             return atoms
         return ops.sum(atoms, axis=1)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         input_shape = self._check_input_shape(input_shape)
         return (input_shape[0],) + self._atom_shape()
 
-    def compute_output_spec(self, z, return_atoms=False):
+    def compute_output_spec(self, z: keras.KerasTensor,
+                            return_atoms: bool = False) -> keras.KerasTensor:
         shape = self._check_input_shape(z.shape)
         atom_shape = self._atom_shape()
         if return_atoms:
@@ -98,7 +105,7 @@ class AtomicDecoder(keras.layers.Layer):
             shape = (shape[0],) + atom_shape
         return keras.KerasTensor(shape, dtype=self.compute_dtype)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update({
             "block": keras.saving.serialize_keras_object(self.block),
@@ -108,7 +115,7 @@ class AtomicDecoder(keras.layers.Layer):
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> AtomicDecoder:
         config = dict(config)
         config["block"] = keras.saving.deserialize_keras_object(config["block"])
         return cls(**config)

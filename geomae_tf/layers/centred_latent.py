@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import keras
 
 from geomae_tf import validation
+
+if TYPE_CHECKING:
+    from geomae_tf.types import Tensor
 
 
 @keras.saving.register_keras_serializable(package="geomae_tf")
@@ -33,7 +38,7 @@ class CentredLatent(keras.layers.Layer):
     >>> float(z.numpy().mean())   # ~0
     """
 
-    def __init__(self, momentum=0.99, epsilon=1e-5, **kwargs):
+    def __init__(self, momentum: float = 0.99, epsilon: float = 1e-5, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.momentum = validation.check_float("momentum", momentum, minimum=0.0,
                                                maximum=1.0)
@@ -45,24 +50,24 @@ class CentredLatent(keras.layers.Layer):
                                                     momentum=self.momentum,
                                                     epsilon=self.epsilon, name="norm")
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
         self.norm.build(input_shape)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return self.norm(inputs, training=training)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return tuple(input_shape)
 
     @property
-    def moving_mean(self):
+    def moving_mean(self) -> keras.Variable:
         return self.norm.moving_mean
 
     @property
-    def moving_variance(self):
+    def moving_variance(self) -> keras.Variable:
         return self.norm.moving_variance
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update({"momentum": self.momentum, "epsilon": self.epsilon})
         return config

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import keras
 from keras import ops
 
 from geomae_tf import validation
+
+if TYPE_CHECKING:
+    from geomae_tf.types import Tensor
 
 
 @keras.saving.register_keras_serializable(package="geomae_tf")
@@ -51,8 +56,9 @@ class CodeRefinement(keras.layers.Layer):
     >>> z = refine(images, ae.encoder(images))
     """
 
-    def __init__(self, decoder, steps=50, learning_rate=0.05, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, **kwargs):
+    def __init__(self, decoder: keras.layers.Layer, steps: int = 50, learning_rate: float = 0.05,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(decoder, keras.layers.Layer):
             raise TypeError(f"`decoder` must be a keras.layers.Layer or keras.Model (codes to "
@@ -66,7 +72,8 @@ class CodeRefinement(keras.layers.Layer):
         self.epsilon = validation.check_float("epsilon", epsilon, minimum=0.0,
                                               exclusive_minimum=True)
 
-    def build(self, images_shape, z_shape=None):
+    def build(self, images_shape: tuple[int | None, ...],
+              z_shape: tuple[int | None, ...] | None = None) -> None:
         if not self.decoder.built and z_shape is not None:
             self.decoder.build(z_shape)
         self.built = True
@@ -92,7 +99,7 @@ class CodeRefinement(keras.layers.Layer):
                                    (tf.constant(0), z, zeros, zeros))
         return tf.stop_gradient(z)
 
-    def call(self, images, z, mask=None):
+    def call(self, images: Tensor, z: Tensor, mask: Tensor | None = None) -> Tensor:
         if keras.backend.backend() != "tensorflow":
             raise NotImplementedError(
                 "CodeRefinement takes gradients inside the layer and runs under the "
@@ -112,10 +119,13 @@ class CodeRefinement(keras.layers.Layer):
             return self._graph_adam(images, z, mask)
         return self._adam(images, z, mask)
 
-    def compute_output_shape(self, images_shape, z_shape, mask_shape=None):
+    def compute_output_shape(self, images_shape: tuple[int | None, ...],
+                             z_shape: tuple[int | None, ...],
+                             mask_shape: tuple[int | None, ...] | None = None
+                             ) -> tuple[int | None, ...]:
         return tuple(z_shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update({
             "decoder": keras.saving.serialize_keras_object(self.decoder),
@@ -128,7 +138,7 @@ class CodeRefinement(keras.layers.Layer):
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> CodeRefinement:
         config = dict(config)
         config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
         return cls(**config)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import keras
 from keras import ops
 
 from geomae_tf import validation
 
+if TYPE_CHECKING:
+    from geomae_tf.types import Tensor
+
 MODES = ("newest", "all")
 
 
-def covariance_penalty(z, mode="newest", subtract_mean=True, stop_gradient_earlier=True):
+def covariance_penalty(z: Tensor, mode: str = "newest", subtract_mean: bool = True,
+                       stop_gradient_earlier: bool = True) -> Tensor:
     """The covariance penalty of a batch of codes `z` shaped (m, k).
 
     With Cov(z_i, z_j) estimated on the batch as
@@ -75,8 +81,8 @@ class CovarianceLoss(keras.layers.Layer):
     >>> z = cov(codes)            # codes unchanged; cov.losses holds the penalty
     """
 
-    def __init__(self, weight=1.0, mode="newest", subtract_mean=True,
-                 stop_gradient_earlier=True, **kwargs):
+    def __init__(self, weight: float = 1.0, mode: str = "newest", subtract_mean: bool = True,
+                 stop_gradient_earlier: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.weight = validation.check_float("weight", weight, minimum=0.0)
         self.mode = validation.check_choice("mode", mode, set(MODES))
@@ -87,11 +93,11 @@ class CovarianceLoss(keras.layers.Layer):
         self.subtract_mean = subtract_mean
         self.stop_gradient_earlier = stop_gradient_earlier
 
-    def penalty(self, z):
+    def penalty(self, z: Tensor) -> Tensor:
         """L_cov(z), unweighted."""
         return covariance_penalty(z, self.mode, self.subtract_mean, self.stop_gradient_earlier)
 
-    def call(self, inputs):
+    def call(self, inputs: Tensor) -> Tensor:
         if len(inputs.shape) != 2:
             raise ValueError(f"`inputs` must be codes shaped (batch, k). Received: inputs "
                              f"with shape {tuple(inputs.shape)}")
@@ -99,10 +105,10 @@ class CovarianceLoss(keras.layers.Layer):
             self.add_loss(self.weight * self.penalty(inputs))
         return inputs
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return tuple(input_shape)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update({"weight": self.weight, "mode": self.mode,
                        "subtract_mean": self.subtract_mean,

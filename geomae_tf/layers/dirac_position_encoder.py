@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import keras
 from keras import ops
 
 from geomae_tf import validation
 
+if TYPE_CHECKING:
+    from geomae_tf.types import Tensor
+
 #: The filter phi of eq. (13).
 PHI = (1.0, 2.0, 1.0)
 
 
-def check_scale(scale):
+def check_scale(scale: float) -> float:
     """`scale` (the factor b of b * [1, 2, 1]) as a non-zero float."""
     scale = validation.check_float("scale", scale)
     if scale == 0.0:
@@ -20,7 +26,7 @@ def check_scale(scale):
     return scale
 
 
-def filter_and_subsample(x, kernel, axis=1):
+def filter_and_subsample(x: Tensor, kernel: Sequence[float] | Tensor, axis: int = 1) -> Tensor:
     """One level of the encoder along `axis`: 3-tap filter, keep even positions.
 
     u(t) = k0 * x(2t - 1) + k1 * x(2t) + k2 * x(2t + 1), with x(-1) = 0 (zero
@@ -79,13 +85,13 @@ class DiracPositionEncoder(keras.layers.Layer):
     [8., 7., 6., 5., 4., 3., 2., 1.]
     """
 
-    def __init__(self, levels=6, scale=1.0, **kwargs):
+    def __init__(self, levels: int = 6, scale: float = 1.0, **kwargs: Any) -> None:
         kwargs.setdefault("trainable", False)
         super().__init__(**kwargs)
         self.levels = validation.check_int("levels", levels, minimum=1)
         self.scale = check_scale(scale)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
         self._check_shape(input_shape)
         self.kernel = self.add_weight(
             name="kernel", shape=(3,), trainable=False,
@@ -102,7 +108,7 @@ class DiracPositionEncoder(keras.layers.Layer):
                              f"{2 ** self.levels}. Received: input_shape={tuple(input_shape)}"
                              f", levels={self.levels}")
 
-    def intermediate_outputs(self, inputs):
+    def intermediate_outputs(self, inputs: Tensor) -> list[Tensor]:
         """The list [u(1), ..., u(L)] of every level's output (Table 2's rows)."""
         outputs, u = [], ops.convert_to_tensor(inputs)
         if not self.built:
@@ -113,16 +119,16 @@ class DiracPositionEncoder(keras.layers.Layer):
             outputs.append(u)
         return outputs
 
-    def call(self, inputs):
+    def call(self, inputs: Tensor) -> Tensor:
         return self.intermediate_outputs(inputs)[-1]
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         self._check_shape(input_shape)
         length = input_shape[1]
         length = None if length is None else length // 2 ** self.levels
         return (input_shape[0], length, input_shape[2])
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update({"levels": self.levels, "scale": self.scale})
         return config

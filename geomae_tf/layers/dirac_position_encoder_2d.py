@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import keras
 from keras import ops
 
 from geomae_tf import validation
 from geomae_tf.layers.dirac_position_encoder import PHI, check_scale, filter_and_subsample
+
+if TYPE_CHECKING:
+    from geomae_tf.types import Tensor
 
 #: Sum of each pair (x(2t) + x(2t + 1)): the other direction's marginal, exact at the border.
 PAIR_SUM = (0.0, 1.0, 1.0)
@@ -43,13 +48,13 @@ class DiracPositionEncoder2D(keras.layers.Layer):
     [6., 3.]
     """
 
-    def __init__(self, levels=6, scale=1.0, **kwargs):
+    def __init__(self, levels: int = 6, scale: float = 1.0, **kwargs: Any) -> None:
         kwargs.setdefault("trainable", False)
         super().__init__(**kwargs)
         self.levels = validation.check_int("levels", levels, minimum=1)
         self.scale = check_scale(scale)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
         self._check_shape(input_shape)
         self.kernel = self.add_weight(
             name="kernel", shape=(3,), trainable=False,
@@ -69,7 +74,7 @@ class DiracPositionEncoder2D(keras.layers.Layer):
                                  f"levels = {2 ** self.levels}. Received: input_shape="
                                  f"{tuple(input_shape)}, levels={self.levels}")
 
-    def call(self, inputs):
+    def call(self, inputs: Tensor) -> Tensor:
         inputs = ops.convert_to_tensor(inputs)
         kernel = ops.cast(self.kernel, inputs.dtype)
         pair = ops.cast(self.pair_kernel, inputs.dtype)
@@ -79,13 +84,13 @@ class DiracPositionEncoder2D(keras.layers.Layer):
             cols = filter_and_subsample(filter_and_subsample(cols, pair, 1), kernel, 2)
         return ops.concatenate([rows, cols], axis=-1)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         self._check_shape(input_shape)
         size = [None if s is None else s // 2 ** self.levels for s in input_shape[1:3]]
         channels = None if input_shape[3] is None else 2 * input_shape[3]
         return (input_shape[0], size[0], size[1], channels)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update({"levels": self.levels, "scale": self.scale})
         return config

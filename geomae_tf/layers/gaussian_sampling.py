@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import keras
 from keras import ops
 
 from geomae_tf import validation
+
+if TYPE_CHECKING:
+    from geomae_tf.types import Tensor
 
 
 @keras.saving.register_keras_serializable(package="geomae_tf")
@@ -38,7 +43,7 @@ class GaussianSampling(keras.layers.Layer):
     >>> z = layer(np.zeros((8, 6), "float32"))          # (8, 3): the means
     """
 
-    def __init__(self, kl_weight=1.0, seed=None, **kwargs):
+    def __init__(self, kl_weight: float = 1.0, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.kl_weight = validation.check_float("kl_weight", kl_weight, minimum=0.0)
         if seed is not None:
@@ -46,17 +51,17 @@ class GaussianSampling(keras.layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
         if input_shape[-1] is None or input_shape[-1] % 2:
             raise ValueError(f"`GaussianSampling` needs an even number of input features "
                              f"(mu and log_var). Received: input_shape={tuple(input_shape)}")
 
-    def split(self, inputs):
+    def split(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
         """(mu, log_var): the two halves of the input features."""
         half = inputs.shape[-1] // 2
         return inputs[..., :half], inputs[..., half:]
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         mu, log_var = self.split(inputs)
         if not training:
             return mu
@@ -65,10 +70,10 @@ class GaussianSampling(keras.layers.Layer):
         eps = keras.random.normal(ops.shape(mu), seed=self.seed_generator)
         return mu + ops.exp(0.5 * log_var) * eps
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return tuple(input_shape[:-1]) + (input_shape[-1] // 2,)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update({"kl_weight": self.kl_weight, "seed": self.seed})
         return config

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import keras
 from keras import ops
 
 from geomae_tf import validation
 
+if TYPE_CHECKING:
+    from geomae_tf.types import Tensor
+
 IMAGE_DISTANCES = ("mean", "sum")
 
 
-def latent_distance_penalty(x, z, permutation, image_distance="mean"):
+def latent_distance_penalty(x: Tensor, z: Tensor, permutation: Tensor,
+                            image_distance: str = "mean") -> Tensor:
     """psi_1 averaged over a batch: mean_i (||x_i - x_p(i)||^2 - ||z_i - z_p(i)||^2)^2.
 
     Args:
@@ -63,7 +70,8 @@ class LatentDistanceLoss(keras.layers.Layer):
     >>> z = LatentDistanceLoss(weight=1e-2)([images, z])   # z unchanged
     """
 
-    def __init__(self, weight=1.0, image_distance="mean", seed=None, **kwargs):
+    def __init__(self, weight: float = 1.0, image_distance: str = "mean",
+                 seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.weight = validation.check_float("weight", weight, minimum=0.0)
         self.image_distance = validation.check_choice("image_distance", image_distance,
@@ -73,14 +81,14 @@ class LatentDistanceLoss(keras.layers.Layer):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
-    def penalty(self, x, z, permutation=None):
+    def penalty(self, x: Tensor, z: Tensor, permutation: Tensor | None = None) -> Tensor:
         """psi_1 of the batch (unweighted); a random permutation unless one is given."""
         if permutation is None:
             permutation = keras.random.shuffle(ops.arange(ops.shape(z)[0]),
                                                seed=self.seed_generator)
         return latent_distance_penalty(x, z, permutation, self.image_distance)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: Sequence[Tensor], training: bool | None = None) -> Tensor:
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             raise ValueError("`inputs` must be a pair [x, z] (the images and their codes). "
                              f"Received: inputs of type {type(inputs).__name__}")
@@ -89,10 +97,11 @@ class LatentDistanceLoss(keras.layers.Layer):
             self.add_loss(self.weight * self.penalty(x, z))
         return z
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: Sequence[tuple[int | None, ...]]
+                             ) -> tuple[int | None, ...]:
         return tuple(input_shape[1])
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update({"weight": self.weight, "image_distance": self.image_distance,
                        "seed": self.seed})

@@ -3,11 +3,18 @@ stride-2 transposed convolution."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import keras
 import numpy as np
 from keras import ops
 
 from geomae_tf import validation
+
+if TYPE_CHECKING:
+    from keras.initializers import Initializer
+
+    from geomae_tf.types import Tensor
 
 
 def _transpose_taps():
@@ -62,8 +69,10 @@ class UpsampleConv2D(keras.layers.Layer):
     >>> # equals Conv2D(16, 3, padding="same")(UpSampling2D(2)(x)) with the same weights
     """
 
-    def __init__(self, filters, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+    def __init__(self, filters: int, use_bias: bool = True,
+                 kernel_initializer: str | dict[str, Any] | Initializer = "glorot_uniform",
+                 bias_initializer: str | dict[str, Any] | Initializer = "zeros",
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.filters = validation.check_int("filters", filters, minimum=1)
         if not isinstance(use_bias, bool):
@@ -72,7 +81,7 @@ class UpsampleConv2D(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
         if len(input_shape) != 4 or input_shape[-1] is None:
             raise ValueError(f"`inputs` must be channels-last images (N, H, W, C) with a known "
                              f"C. Received: inputs with shape {tuple(input_shape)}")
@@ -83,23 +92,23 @@ class UpsampleConv2D(keras.layers.Layer):
                                      initializer=self.bias_initializer)
                      if self.use_bias else None)
 
-    def transpose_kernel(self):
+    def transpose_kernel(self) -> Tensor:
         """The (4, 4, filters, C_in) kernel of the equivalent stride-2 transposed
         convolution (layout of `keras.ops.conv_transpose`)."""
         taps = ops.convert_to_tensor(_transpose_taps(), dtype=self.kernel.dtype)
         return ops.einsum("ar,bc,rcio->aboi", taps, taps, self.kernel)
 
-    def call(self, inputs):
+    def call(self, inputs: Tensor) -> Tensor:
         y = ops.conv_transpose(inputs, self.transpose_kernel(), strides=2, padding="same")
         if self.use_bias:
             y = y + self.bias
         return y
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         n, h, w = input_shape[:3]
         return (n, None if h is None else 2 * h, None if w is None else 2 * w, self.filters)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update({
             "filters": self.filters,
