@@ -30,10 +30,16 @@ divides by log 1 there).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from geomae_tf import validation
 from geomae_tf.metrics import utils
+
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike
 
 
 def _check_importance(importance):
@@ -62,7 +68,7 @@ def _weighted_concentration(matrix):
     return float(np.sum(weights * per_row))
 
 
-def disentanglement_from_importance(importance):
+def disentanglement_from_importance(importance: ArrayLike) -> float:
     """DCI disentanglement of an importance matrix `(num_codes, num_factors)`.
 
     Args:
@@ -80,7 +86,7 @@ def disentanglement_from_importance(importance):
     return _weighted_concentration(_check_importance(importance))
 
 
-def completeness_from_importance(importance):
+def completeness_from_importance(importance: ArrayLike) -> float:
     """DCI completeness of an importance matrix `(num_codes, num_factors)`.
 
     Args:
@@ -97,8 +103,12 @@ def completeness_from_importance(importance):
     return _weighted_concentration(_check_importance(importance).T)
 
 
-def importance_matrix(z, factors, *, num_bins=utils.NUM_BINS, discrete=None,
-                      train_fraction=0.75, n_estimators=100, max_depth=3, seed=0):
+def importance_matrix(z: ArrayLike, factors: ArrayLike | dict[str, ArrayLike], *,
+                      num_bins: int = utils.NUM_BINS,
+                      discrete: bool | Sequence[bool] | np.ndarray | dict[str, bool] | None = None,
+                      train_fraction: float = 0.75, n_estimators: int = 100,
+                      max_depth: int = 3,
+                      seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Importance matrix of gradient-boosted trees, and their accuracies.
 
     Args: as `dci`.
@@ -137,8 +147,10 @@ def _importance_matrix(data, train_fraction, n_estimators, max_depth):
     return importance, train_accuracy, test_accuracy
 
 
-def dci(z, factors, *, num_bins=utils.NUM_BINS, discrete=None, train_fraction=0.75,
-        n_estimators=100, max_depth=3, seed=0):
+def dci(z: ArrayLike, factors: ArrayLike | dict[str, ArrayLike], *, num_bins: int = utils.NUM_BINS,
+        discrete: bool | Sequence[bool] | np.ndarray | dict[str, bool] | None = None,
+        train_fraction: float = 0.75, n_estimators: int = 100, max_depth: int = 3,
+        seed: int = 0) -> dict[str, float]:
     """DCI disentanglement, completeness and informativeness of codes `z`.
 
     Args:

@@ -16,12 +16,22 @@ in nats.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from geomae_tf.metrics import utils
 
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike
 
-def mutual_information_matrix(z, factors, *, num_bins=utils.NUM_BINS, discrete=None):
+
+def mutual_information_matrix(
+        z: ArrayLike, factors: ArrayLike | dict[str, ArrayLike], *,
+        num_bins: int = utils.NUM_BINS,
+        discrete: bool | Sequence[bool] | np.ndarray | dict[str, bool] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Mutual information between every discretised latent and every factor.
 
     Args:
@@ -50,7 +60,9 @@ def _mutual_information_matrix(data):
     return mi, entropies
 
 
-def mig(z, factors, *, num_bins=utils.NUM_BINS, discrete=None, seed=0):
+def mig(z: ArrayLike, factors: ArrayLike | dict[str, ArrayLike], *, num_bins: int = utils.NUM_BINS,
+        discrete: bool | Sequence[bool] | np.ndarray | dict[str, bool] | None = None,
+        seed: int = 0) -> float:
     """Mutual Information Gap of codes `z` with respect to ground-truth factors.
 
     For each factor, the gap between the largest and the second-largest mutual

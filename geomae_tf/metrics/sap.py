@@ -27,17 +27,24 @@ only between codes evaluated on the same factors.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from geomae_tf.metrics import utils
 
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike
+
 #: Regularisation of disentanglement_lib's per-latent LinearSVC.
 SVC_C = 0.01
 
 
-def sap_score_matrix(z, factors, *, num_bins=utils.NUM_BINS, discrete=None,
-                     train_fraction=0.75, seed=0):
+def sap_score_matrix(z: ArrayLike, factors: ArrayLike | dict[str, ArrayLike], *,
+                     num_bins: int = utils.NUM_BINS,
+                     discrete: bool | Sequence[bool] | np.ndarray | dict[str, bool] | None = None,
+                     train_fraction: float = 0.75, seed: int = 0) -> np.ndarray:
     """The `(d, K)` matrix of per-latent predictability scores (see `sap`)."""
     data = utils.prepare(z, factors, num_bins=num_bins, discrete=discrete, seed=seed)
     return _score_matrix(data, train_fraction)
@@ -88,8 +95,9 @@ def _score_matrix(data, train_fraction):
     return scores
 
 
-def sap(z, factors, *, num_bins=utils.NUM_BINS, discrete=None, train_fraction=0.75,
-        seed=0):
+def sap(z: ArrayLike, factors: ArrayLike | dict[str, ArrayLike], *, num_bins: int = utils.NUM_BINS,
+        discrete: bool | Sequence[bool] | np.ndarray | dict[str, bool] | None = None,
+        train_fraction: float = 0.75, seed: int = 0) -> float:
     """SAP score of codes `z` with respect to ground-truth factors.
 
     For each factor, how much better the single most predictive latent

@@ -20,9 +20,15 @@ Conventions used by every metric of `geomae_tf.metrics`:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from geomae_tf import validation
+
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike
 
 #: Number of equal-width bins of disentanglement_lib's histogram discretiser.
 NUM_BINS = 20
@@ -30,7 +36,7 @@ NUM_BINS = 20
 MIN_SAMPLES = 10
 
 
-def check_numeric(name, array):
+def check_numeric(name: str, array: np.ndarray) -> np.ndarray:
     """Returns `array` as finite float64, or raises naming `name`."""
     if array.dtype == object or not (np.issubdtype(array.dtype, np.floating)
                                      or np.issubdtype(array.dtype, np.integer)
@@ -45,7 +51,7 @@ def check_numeric(name, array):
     return array
 
 
-def check_latents(z, name="z"):
+def check_latents(z: ArrayLike, name: str = "z") -> np.ndarray:
     """Returns `z` as a float64 `(N, d)` array, or raises naming the problem."""
     array = np.asarray(z)
     if array.ndim != 2:
@@ -58,7 +64,8 @@ def check_latents(z, name="z"):
     return check_numeric(name, array)
 
 
-def check_factors(factors, name="factors"):
+def check_factors(factors: ArrayLike | dict[str, ArrayLike],
+                  name: str = "factors") -> tuple[list[str], np.ndarray]:
     """Returns `(names, columns)`: the factors as a list of names and a float64
     `(N, K)` array, or raises naming the problem."""
     if isinstance(factors, dict):
@@ -95,7 +102,8 @@ def check_factors(factors, name="factors"):
     return [f"factor_{j}" for j in range(array.shape[1])], array
 
 
-def check_discrete(discrete, names, columns, num_bins):
+def check_discrete(discrete: bool | Sequence[bool] | np.ndarray | dict[str, bool] | None,
+                   names: Sequence[str], columns: np.ndarray, num_bins: int) -> list[bool]:
     """Resolves the `discrete` argument into one bool per factor (see module doc)."""
     k = len(names)
     if discrete is None:
@@ -123,7 +131,9 @@ def check_discrete(discrete, names, columns, num_bins):
     return [bool(f) for f in flags]
 
 
-def prepare(z, factors, *, num_bins=NUM_BINS, discrete=None, seed=0):
+def prepare(z: ArrayLike, factors: ArrayLike | dict[str, ArrayLike], *, num_bins: int = NUM_BINS,
+            discrete: bool | Sequence[bool] | np.ndarray | dict[str, bool] | None = None,
+            seed: int = 0) -> dict[str, Any]:
     """Validates the common arguments of every metric.
 
     Returns:
@@ -152,7 +162,7 @@ def prepare(z, factors, *, num_bins=NUM_BINS, discrete=None, seed=0):
             "num_bins": num_bins, "seed": seed}
 
 
-def equal_width_bins(values, num_bins=NUM_BINS):
+def equal_width_bins(values: ArrayLike, num_bins: int = NUM_BINS) -> np.ndarray:
     """Bin index (0 .. num_bins-1) of each value among `num_bins` equal-width bins.
 
     The bins split [min, max] of `values` into equal parts, as numpy's
@@ -167,7 +177,7 @@ def equal_width_bins(values, num_bins=NUM_BINS):
     return np.clip(np.searchsorted(edges, values, side="right") - 1, 0, num_bins - 1)
 
 
-def factor_labels(values, discrete, num_bins=NUM_BINS):
+def factor_labels(values: ArrayLike, discrete: bool, num_bins: int = NUM_BINS) -> np.ndarray:
     """Class labels of a factor: its distinct values numbered in sorted order
     (discrete) or its equal-width bin (continuous)."""
     if discrete:
@@ -175,14 +185,14 @@ def factor_labels(values, discrete, num_bins=NUM_BINS):
     return equal_width_bins(values, num_bins)
 
 
-def entropy(labels):
+def entropy(labels: ArrayLike) -> float:
     """Entropy in nats of the empirical distribution of integer `labels`."""
     counts = np.bincount(np.asarray(labels, dtype=np.int64))
     p = counts[counts > 0] / counts.sum()
     return float(-np.sum(p * np.log(p)))
 
 
-def mutual_information(a, b):
+def mutual_information(a: ArrayLike, b: ArrayLike) -> float:
     """Mutual information in nats between two integer label arrays (plug-in
     estimate from their contingency table)."""
     a = np.asarray(a, dtype=np.int64)
@@ -195,7 +205,7 @@ def mutual_information(a, b):
     return float(max(value, 0.0))
 
 
-def normalized_entropy(p, base_size):
+def normalized_entropy(p: ArrayLike, base_size: int) -> float:
     """Entropy of the distribution proportional to the nonnegative vector `p`,
     in base `base_size` (so that a uniform `p` over `base_size` items gives 1)."""
     p = np.asarray(p, dtype=np.float64)
@@ -204,7 +214,7 @@ def normalized_entropy(p, base_size):
     return float(-np.sum(p[nz] * np.log(p[nz])) / np.log(base_size))
 
 
-def top_two_gap(matrix):
+def top_two_gap(matrix: ArrayLike) -> np.ndarray:
     """Best minus second-best entry of each column of a `(d, K)` score matrix.
 
     With a single row (one latent) there is no runner-up and the gap is the
@@ -215,7 +225,7 @@ def top_two_gap(matrix):
     return ordered[0] - second
 
 
-def split_indices(n, train_fraction, seed):
+def split_indices(n: int, train_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded random split of `range(n)` into train and test indices."""
     train_fraction = validation.check_float("train_fraction", train_fraction, minimum=0.0,
                                             exclusive_minimum=True, maximum=1.0)
