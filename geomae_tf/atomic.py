@@ -11,11 +11,16 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from geomae_tf.types import PathLike
 
 
 @contextlib.contextmanager
-def atomic_path(path, suffix=""):
+def atomic_path(path: PathLike, suffix: str = "") -> Iterator[str]:
     """Yields a temporary file path; on success moves it onto `path`.
 
     Example:
@@ -36,14 +41,14 @@ def atomic_path(path, suffix=""):
             os.unlink(tmp)
 
 
-def write_text(path, text):
+def write_text(path: PathLike, text: str) -> None:
     """Writes `text` to `path` atomically."""
     with atomic_path(path) as tmp:
         Path(tmp).write_text(text)
 
 
 @contextlib.contextmanager
-def atomic_directory(path):
+def atomic_directory(path: PathLike) -> Iterator[Path]:
     """Yields a temporary folder; on success it replaces the folder `path`.
 
     The old folder (if any) is renamed aside, the new one renamed in, then

@@ -20,6 +20,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Iterator
+from types import ModuleType
 
 #: Start-up lines that say nothing about the user's run.
 NOISE = tuple(re.compile(p) for p in (
@@ -62,7 +63,7 @@ def filtered_stderr() -> Iterator[None]:
                 sys.stderr.flush()
 
 
-def quiet_tensorflow():
+def quiet_tensorflow() -> ModuleType:
     """Imports TensorFlow and lists its devices with the start-up notes filtered out.
 
     Also sets `TF_CPP_MIN_LOG_LEVEL=2` (TensorFlow's C++ info lines) unless the

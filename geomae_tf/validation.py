@@ -9,8 +9,15 @@ echoes what came, in the style of Keras:
 from __future__ import annotations
 
 import numbers
+from collections.abc import Collection, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike
+
+    _T = TypeVar("_T")
 
 #: Slack allowed outside [0, 1] by `check_images` (and by the served
 #: signatures). Decoders overshoot [0, 1]: the disk_ae entry decodes its
@@ -27,7 +34,8 @@ def _short(value, limit=80):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def check_int(name, value, *, minimum=None, maximum=None):
+def check_int(name: str, value: Any, *, minimum: int | None = None,
+              maximum: int | None = None) -> int:
     """Returns `value` if it is an int within [minimum, maximum], else raises."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"`{name}` must be an int. Received: {name}={_short(value)} "
@@ -36,7 +44,8 @@ def check_int(name, value, *, minimum=None, maximum=None):
     return int(value)
 
 
-def check_float(name, value, *, minimum=None, maximum=None, exclusive_minimum=False):
+def check_float(name: str, value: Any, *, minimum: float | None = None,
+                maximum: float | None = None, exclusive_minimum: bool = False) -> float:
     """Returns `value` as a float if it is a finite real number in range."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"`{name}` must be a real number. Received: {name}={_short(value)} "
@@ -59,7 +68,7 @@ def _check_range(name, value, minimum, maximum, kind):
         raise ValueError(f"`{name}` must be an {kind} {bound}. Received: {name}={value}")
 
 
-def check_choice(name, value, allowed):
+def check_choice(name: str, value: _T, allowed: Collection[Any]) -> _T:
     """Returns `value` if it is one of `allowed`, else raises naming them all."""
     if value not in allowed:
         raise ValueError(f"`{name}` must be one of {sorted(allowed)}. "
@@ -67,7 +76,7 @@ def check_choice(name, value, allowed):
     return value
 
 
-def as_array(name, value):
+def as_array(name: str, value: ArrayLike) -> np.ndarray:
     """`np.asarray(value)`, raising a `TypeError` that names `name` for values
     numpy cannot turn into one rectangular array (ragged lists, ...)."""
     try:
@@ -77,8 +86,10 @@ def as_array(name, value):
                         f"of equal lengths). Received: {name}={_short(value)} ({err})") from None
 
 
-def check_images(images, *, name="images", size=None, channels=1, value_range=(0.0, 1.0),
-                 tolerance=RANGE_TOLERANCE, clip=False):
+def check_images(images: ArrayLike, *, name: str = "images",
+                 size: int | Sequence[int] | None = None, channels: int = 1,
+                 value_range: tuple[float, float] | None = (0.0, 1.0),
+                 tolerance: float = RANGE_TOLERANCE, clip: bool = False) -> np.ndarray:
     """Validates a batch of images in the package's convention.
 
     Images are float32 in [0, 1], channels-last, shaped `(N, H, W, 1)`
@@ -137,7 +148,8 @@ def check_images(images, *, name="images", size=None, channels=1, value_range=(0
     return array
 
 
-def check_signals(signals, *, name="signals", length=None):
+def check_signals(signals: ArrayLike, *, name: str = "signals",
+                  length: int | None = None) -> np.ndarray:
     """Validates 1-D signals shaped `(N, n, 1)` (the package's data conventions)."""
     array = as_array(name, signals)
     if not np.issubdtype(array.dtype, np.floating):
@@ -156,7 +168,7 @@ def check_signals(signals, *, name="signals", length=None):
     return array
 
 
-def check_codes(z, *, name="z", latent_dim=None):
+def check_codes(z: ArrayLike, *, name: str = "z", latent_dim: int | None = None) -> np.ndarray:
     """Validates latent codes shaped `(N, latent_dim)`."""
     array = as_array(name, z)
     if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):

@@ -31,7 +31,9 @@ end: an export interrupted half-way leaves the previous version untouched.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import keras
 import tensorflow as tf
@@ -39,8 +41,12 @@ import tensorflow as tf
 from geomae_tf import atomic, validation
 from geomae_tf.models.autoencoder import Autoencoder
 
+if TYPE_CHECKING:
+    from geomae_tf.types import PathLike
 
-def guard_images(images, tolerance=validation.RANGE_TOLERANCE):
+
+def guard_images(images: tf.Tensor,
+                 tolerance: float = validation.RANGE_TOLERANCE) -> tf.Tensor:
     """`images` once checked finite and in [0, 1] up to `tolerance` (graph ops).
 
     Inside an exported function a refused batch fails the call with
@@ -60,7 +66,7 @@ def guard_images(images, tolerance=validation.RANGE_TOLERANCE):
         return tf.identity(images)
 
 
-def guard_finite(x, name):
+def guard_finite(x: tf.Tensor, name: str) -> tf.Tensor:
     """`x` once checked finite (graph op; INVALID_ARGUMENT otherwise)."""
     return tf.debugging.assert_all_finite(x, f"`{name}` must be finite (no NaN or infinite "
                                              "value)")
@@ -77,7 +83,9 @@ def _guard(x, name, guarded):
     return guard_images(x) if name == "images" else guard_finite(x, name)
 
 
-def autoencoder_endpoints(model, guarded=True):
+def autoencoder_endpoints(
+        model: Autoencoder, guarded: bool = True,
+) -> dict[str, tuple[list[tf.TensorSpec], Callable[[tf.Tensor], dict[str, tf.Tensor]]]]:
     """The signatures of an autoencoder: `serving_default`, `encode`, `decode`
     (and `atoms` when the model has a shared decoder block).
 
@@ -106,7 +114,9 @@ def autoencoder_endpoints(model, guarded=True):
     return endpoints
 
 
-def single_io_endpoints(model, input_name, output_name, guarded=True):
+def single_io_endpoints(
+        model: keras.Model, input_name: str, output_name: str, guarded: bool = True,
+) -> dict[str, tuple[list[tf.TensorSpec], Callable[[tf.Tensor], dict[str, tf.Tensor]]]]:
     """`serving_default` of a one-input, one-output model, with exact names."""
     shape = (None,) + tuple(model.inputs[0].shape[1:])
     spec = tf.TensorSpec(shape, tf.float32, name=input_name)
@@ -117,7 +127,9 @@ def single_io_endpoints(model, input_name, output_name, guarded=True):
     return {"serving_default": ([spec], serve)}
 
 
-def endpoints_for(model, signature=None, guarded=True):
+def endpoints_for(
+        model: keras.Model, signature: dict[str, str] | None = None, guarded: bool = True,
+) -> dict[str, tuple[list[tf.TensorSpec], Callable[[tf.Tensor], dict[str, tf.Tensor]]]]:
     """Chooses the endpoints of `model`: an autoencoder's, or `serving_default`
     of a one-input, one-output model (position encoder or decoder) named by
     `signature` or, by default, by the model's input and output layers."""
@@ -135,7 +147,7 @@ def endpoints_for(model, signature=None, guarded=True):
                      f"{type(model).__name__}, signature={signature!r}")
 
 
-def next_version(base):
+def next_version(base: PathLike) -> int:
     """One more than the highest integer version folder under `base` (1 if none)."""
     existing = [int(p.name) for p in Path(base).glob("*") if p.name.isdigit()]
     return max(existing, default=0) + 1
@@ -160,7 +172,8 @@ def _write_version(model, base, version, signature=None, extra=None):
     return target
 
 
-def export_saved_model(model, directory, version=None, signature=None):
+def export_saved_model(model: keras.Model, directory: PathLike, version: int | None = None,
+                       signature: dict[str, str] | None = None) -> Path:
     """Writes `model` as a TF Serving SavedModel in `directory/<version>/`, atomically.
 
     Args:
@@ -189,8 +202,9 @@ def export_saved_model(model, directory, version=None, signature=None):
     return _write_version(model, directory, version, signature)
 
 
-def export_entry(model, entry, root="saved_models", version=None, config=None,
-                 signature=None):
+def export_entry(model: keras.Model, entry: str, root: PathLike = "saved_models",
+                 version: int | None = None, config: dict[str, Any] | None = None,
+                 signature: dict[str, str] | None = None) -> Path:
     """Writes `model` as version `version` of zoo entry `entry`, atomically.
 
     The SavedModel of `export_saved_model`, plus `<entry>.weights.h5` and
@@ -225,7 +239,8 @@ def export_entry(model, entry, root="saved_models", version=None, config=None,
     return target
 
 
-def write_models_config(root="saved_models", serve_root=None):
+def write_models_config(root: PathLike = "saved_models",
+                        serve_root: PathLike | None = None) -> list[str]:
     """Rewrites `root/models.config` to list every entry with a version folder.
 
     The file is the `--model_config_file` of `tensorflow_model_server`, which
