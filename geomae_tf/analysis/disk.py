@@ -7,7 +7,9 @@ the measured error includes no shortcut through the training generator.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
@@ -15,10 +17,16 @@ from scipy import stats
 from geomae_tf.analysis.plotting import pyplot, save_figure
 from geomae_tf.datasets import disks
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from geomae_tf.models.autoencoder import Autoencoder
+    from geomae_tf.types import ArrayLike, PathLike
+
 HELD_OUT_RANGE = (1.0, 31.0)
 
 
-def code_vs_radius(z, radii):
+def code_vs_radius(z: ArrayLike, radii: ArrayLike) -> dict[str, float]:
     """How the 1-D code follows the radius (Figure 3).
 
     Returns the Spearman correlation of z with r, and the r^2 of the best
@@ -38,7 +46,8 @@ def code_vs_radius(z, radii):
     }
 
 
-def band_mask(radii, band):
+def band_mask(radii: ArrayLike,
+              band: Sequence[float] | Sequence[Sequence[float]]) -> np.ndarray:
     """Which `radii` fall in `band`: a (low, high) pair or a list of such pairs (a union).
 
     Bands read from TOML arrive as lists: `[11, 18]` or `[[1, 11], [18, 31]]`.
@@ -59,8 +68,10 @@ def band_mask(radii, band):
     return mask
 
 
-def evaluate(model, n_test=1000, seed=20_201, radius_range=HELD_OUT_RANGE, n_samples=1024,
-             bands=None, sigma=disks.SIGMA, profile_R=None):
+def evaluate(model: Autoencoder, n_test: int = 1000, seed: int = 20_201,
+             radius_range: Sequence[float] = HELD_OUT_RANGE, n_samples: int = 1024,
+             bands: Mapping[str, Sequence[float] | Sequence[Sequence[float]]] | None = None,
+             sigma: float = disks.SIGMA, profile_R: float | None = None) -> dict[str, Any]:
     """Measures a disk autoencoder on fresh Monte-Carlo-blurred disks.
 
     Args:
@@ -111,7 +122,9 @@ def evaluate(model, n_test=1000, seed=20_201, radius_range=HELD_OUT_RANGE, n_sam
     return metrics
 
 
-def figures(model, out_dir, seed=7, n_pairs=6, n_interp=8, name=None, unseen_radii=()):
+def figures(model: Autoencoder, out_dir: PathLike, seed: int = 7, n_pairs: int = 6,
+            n_interp: int = 8, name: str | None = None,
+            unseen_radii: Sequence[Sequence[float]] = ()) -> list[Path]:
     """Writes Figures 2-3 for a disk autoencoder; returns the file paths.
 
     - `<name>_pairs.png`: input/output pairs (Figure 2).
@@ -176,7 +189,9 @@ def figures(model, out_dir, seed=7, n_pairs=6, n_interp=8, name=None, unseen_rad
     return paths
 
 
-def code_vs_radius_figure(model, name=None, seed=9, n=400, unseen_radii=()):
+def code_vs_radius_figure(model: Autoencoder, name: str | None = None, seed: int = 9,
+                          n: int = 400,
+                          unseen_radii: Sequence[Sequence[float]] = ()) -> Figure:
     """The code of fresh disks against their radius (JMIV 2020, Figure 3, right).
 
     Draws the codes of `n` fresh disks (radius U(1, 31), exact renderer), the
@@ -214,7 +229,8 @@ def code_vs_radius_figure(model, name=None, seed=9, n=400, unseen_radii=()):
     return fig
 
 
-def per_radius_errors(model, radii, seed=11, n_samples=512):
+def per_radius_errors(model: Autoencoder, radii: ArrayLike, seed: int = 11,
+                      n_samples: int = 512) -> dict[str, np.ndarray]:
     """Codes and per-disk MSE of fresh Monte-Carlo-blurred disks of the given radii.
 
     Returns a dict with `radii`, `images`, `reconstructions`, `z` (N, d) and
@@ -229,7 +245,8 @@ def per_radius_errors(model, radii, seed=11, n_samples=512):
                                                             axis=(1, 2, 3))}
 
 
-def pairs_figure(models, radii, observed, path, title=""):
+def pairs_figure(models: Mapping[str, Autoencoder], radii: ArrayLike,
+                 observed: Callable[[float], bool], path: PathLike, title: str = "") -> Path:
     """Inputs and outputs with a green (observed radius) or red (unseen) border.
 
     Figures 5 and 6 of JMIV 2020. `models` is a dict name -> autoencoder (one
@@ -262,7 +279,8 @@ def pairs_figure(models, radii, observed, path, title=""):
     return save_figure(fig, path)
 
 
-def output_profiles_figure(model, radii, path, title="", R=None):
+def output_profiles_figure(model: Autoencoder, radii: ArrayLike, path: PathLike,
+                           title: str = "", R: float | None = None) -> Path:
     """Grey levels along the central row of inputs and outputs (Figures 4 and 13).
 
     For a bias-free decoder every output is h(r) f(t) (eq. 5): the output

@@ -27,12 +27,23 @@ pyplot, no backend switch) and return them.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from geomae_tf import validation
 from geomae_tf.atomic import atomic_path
+
+if TYPE_CHECKING:
+    import keras
+    from matplotlib.animation import FuncAnimation
+    from matplotlib.figure import Figure
+
+    from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
+    from geomae_tf.training.recipe import Recipe
+    from geomae_tf.types import ArrayLike, PathLike
 
 #: Steps per sweep (frames per GIF).
 DEFAULT_STEPS = 16
@@ -58,7 +69,7 @@ def _is_code_decoder(model):
             and len(inputs[0].shape) == 2)
 
 
-def check_navigable(model):
+def check_navigable(model: keras.Model) -> keras.Model:
     """`model` if it decodes codes: an autoencoder or a code -> output model."""
     if not (_is_autoencoder(model) or _is_code_decoder(model)):
         raise TypeError(f"`model` must be an autoencoder (with encode and decode) or a model "
@@ -67,7 +78,7 @@ def check_navigable(model):
     return model
 
 
-def latent_dim_of(model):
+def latent_dim_of(model: keras.Model) -> int:
     """The number of latent coordinates `model` decodes."""
     check_navigable(model)
     if _is_autoencoder(model):
@@ -79,7 +90,7 @@ def _is_atomic(model):
     return hasattr(model, "block") and hasattr(model, "d0") and hasattr(model, "k")
 
 
-def decode(model, codes, atom_block=None):
+def decode(model: keras.Model, codes: ArrayLike, atom_block: int | None = None) -> np.ndarray:
     """Decodes `codes` (N, latent_dim) with `model`, as a numpy array.
 
     Args:
@@ -112,28 +123,28 @@ def _check_atomic(model):
 
 
 # -- the codes of a sweep ---------------------------------------------------------
-def block_axes(model, block):
+def block_axes(model: AtomicAutoencoder, block: int) -> list[int]:
     """The code coordinates of atomic block `block` (counted from 0)."""
     _check_atomic(model)
     block = validation.check_int("block", block, minimum=0, maximum=model.k - 1)
     return list(range(block * model.d0, (block + 1) * model.d0))
 
 
-def axis_label(model, axis):
+def axis_label(model: keras.Model, axis: int) -> str:
     """`z[3]`, or `z[6] (block 2, coord 0)` for an atomic autoencoder."""
     if _is_atomic(model):
         return f"z[{axis}] (block {axis // model.d0}, coord {axis % model.d0})"
     return f"z[{axis}]"
 
 
-def brightest_block(model, code):
+def brightest_block(model: AtomicAutoencoder, code: ArrayLike) -> int:
     """The block whose atom g(z_i) has the highest peak for `code` (latent_dim,)."""
     _check_atomic(model)
     atoms = model.atoms_from_codes(np.asarray(code, np.float32).reshape(1, -1))
     return int(np.argmax(atoms.max(axis=(2, 3, 4))[0]))
 
 
-def reference_code(codes, reference=0):
+def reference_code(codes: ArrayLike, reference: int | str | ArrayLike = 0) -> np.ndarray:
     """The code the other coordinates stay at during a sweep.
 
     Args:
@@ -160,7 +171,8 @@ def reference_code(codes, reference=0):
     return code
 
 
-def sweep_codes(reference, low, high, axes, steps=DEFAULT_STEPS):
+def sweep_codes(reference: ArrayLike, low: ArrayLike, high: ArrayLike, axes: Sequence[int],
+                steps: int = DEFAULT_STEPS) -> tuple[np.ndarray, np.ndarray]:
     """Codes that move each axis of `axes` from `low` to `high`, one at a time.
 
     Args:
@@ -191,7 +203,9 @@ def sweep_codes(reference, low, high, axes, steps=DEFAULT_STEPS):
     return codes, values
 
 
-def sweep(model, reference, bounds, axes, steps=DEFAULT_STEPS, atom_block=None):
+def sweep(model: keras.Model, reference: ArrayLike, bounds: Sequence[ArrayLike],
+          axes: Sequence[int], steps: int = DEFAULT_STEPS,
+          atom_block: int | None = None) -> dict[str, np.ndarray]:
     """Decodes the sweep of each axis of `axes` (see `sweep_codes`).
 
     Args:
@@ -219,12 +233,13 @@ def _is_image(output):
     return np.ndim(output) == 3
 
 
-def frame_scale(width):
+def frame_scale(width: int) -> int:
     """The integer magnification of an image `width` pixels wide in a GIF frame."""
     return max(1, int(round(FRAME_WIDTH / int(width))))
 
 
-def strip_figure(outputs, values, label, title=None):
+def strip_figure(outputs: ArrayLike, values: np.ndarray | Sequence[float], label: str,
+                 title: str | None = None) -> Figure:
     """A row of the decoded outputs of one sweep, each titled by its value.
 
     Args:
@@ -257,7 +272,8 @@ def strip_figure(outputs, values, label, title=None):
     return fig
 
 
-def sweep_figure(outputs, values, labels, title=None):
+def sweep_figure(outputs: ArrayLike, values: np.ndarray, labels: Sequence[str],
+                 title: str | None = None) -> Figure:
     """All the sweeps of `sweep` in one figure: one row per coordinate.
 
     Args:
@@ -293,7 +309,8 @@ def sweep_figure(outputs, values, labels, title=None):
     return fig
 
 
-def sweep_animation(outputs, values, label):
+def sweep_animation(outputs: ArrayLike, values: ArrayLike,
+                    label: str) -> tuple[Figure, FuncAnimation]:
     """The animation of one sweep: one frame per step.
 
     Images fill the bottom of the frame at `frame_scale(W)` screen pixels
@@ -344,7 +361,8 @@ def sweep_animation(outputs, values, label):
     return fig, FuncAnimation(fig, draw, frames=steps, blit=False)
 
 
-def save_gif(outputs, values, path, label, fps=8):
+def save_gif(outputs: ArrayLike, values: ArrayLike, path: PathLike, label: str,
+             fps: float = 8) -> Path:
     """Writes the animated GIF of one sweep (see `sweep_animation`) atomically.
 
     Returns:
@@ -359,7 +377,7 @@ def save_gif(outputs, values, path, label, fps=8):
     return Path(path)
 
 
-def save_png(fig, path, dpi=100):
+def save_png(fig: Figure, path: PathLike, dpi: int = 100) -> Path:
     """Writes `fig` to `path` as a PNG atomically (`plotting.save_figure` into a
     temporary sibling, then moved into place); returns the path."""
     from geomae_tf.analysis.plotting import save_figure
@@ -369,7 +387,7 @@ def save_png(fig, path, dpi=100):
     return Path(path)
 
 
-def figure_png(fig, dpi=100):
+def figure_png(fig: Figure, dpi: int = 100) -> bytes:
     """The PNG bytes of `fig` (e.g. for an `ipywidgets.Image`)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
@@ -377,8 +395,11 @@ def figure_png(fig, dpi=100):
 
 
 # -- the whole navigation -----------------------------------------------------------
-def navigate(model, codes, out_dir, name=None, reference=0, block=None, axes=None,
-             steps=DEFAULT_STEPS, quantile=DEFAULT_QUANTILE, fps=8, atom_only=False):
+def navigate(model: keras.Model, codes: ArrayLike, out_dir: PathLike, name: str | None = None,
+             reference: int | str | ArrayLike = 0, block: int | None = None,
+             axes: Sequence[int] | None = None, steps: int = DEFAULT_STEPS,
+             quantile: float = DEFAULT_QUANTILE, fps: float = 8,
+             atom_only: bool = False) -> dict[str, Any]:
     """Sweeps latent coordinates of `model` and writes a GIF and a PNG per coordinate.
 
     Args:
@@ -473,7 +494,7 @@ def _ordinal(percent):
 
 
 # -- zoo entries -------------------------------------------------------------------
-def recipe_of(entry, recipe=None):
+def recipe_of(entry: str, recipe: PathLike | None = None) -> Recipe:
     """The recipe of zoo entry `entry`: `recipe` if given, else `zoo/<entry>.toml`
     of this repository or of the current folder."""
     from geomae_tf.training.recipe import load_recipe
@@ -493,7 +514,7 @@ def recipe_of(entry, recipe=None):
                             f"(--recipe PATH)")
 
 
-def training_sample(recipe, n=DEFAULT_N_CODES):
+def training_sample(recipe: Recipe, n: int = DEFAULT_N_CODES) -> np.ndarray:
     """The first `n` inputs of the training pipeline a recipe describes
     (`[data]`, with the batch size set to `n`): images, or the positions
     of the position decoder's (position, signal) pairs."""
@@ -506,7 +527,8 @@ def training_sample(recipe, n=DEFAULT_N_CODES):
     return np.asarray(batch[0])
 
 
-def entry_training_codes(model, entry, n=DEFAULT_N_CODES, recipe=None):
+def entry_training_codes(model: keras.Model, entry: str, n: int = DEFAULT_N_CODES,
+                         recipe: PathLike | None = None) -> np.ndarray:
     """Codes of `n` training inputs of zoo entry `entry` (see `training_sample`):
     E(x) for an autoencoder, the positions themselves for the position decoder."""
     inputs = training_sample(recipe_of(entry, recipe), n)
@@ -516,8 +538,9 @@ def entry_training_codes(model, entry, n=DEFAULT_N_CODES, recipe=None):
                                   latent_dim=latent_dim_of(model))
 
 
-def navigate_entry(entry, out_dir="figures/navigation", n_codes=DEFAULT_N_CODES, recipe=None,
-                   **kwargs):
+def navigate_entry(entry: str, out_dir: PathLike = "figures/navigation",
+                   n_codes: int = DEFAULT_N_CODES, recipe: PathLike | None = None,
+                   **kwargs) -> dict[str, Any]:
     """`navigate` on a trained zoo entry, bounds from its own training data.
 
     Args:

@@ -22,13 +22,23 @@ factors.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
 
 from geomae_tf import validation
 from geomae_tf.analysis.plotting import pyplot, save_figure
+
+if TYPE_CHECKING:
+    import keras
+    from matplotlib.figure import Figure
+
+    from geomae_tf.models.autoencoder import Autoencoder
+    from geomae_tf.models.pca.pca_autoencoder import PCAAutoencoder
+    from geomae_tf.types import ArrayLike, PathLike
 
 ATTRIBUTES = ("area", "hv_ratio", "diag_ratio")
 #: The zoo's targets (PCA-AE talk, slides 46-50) for a 3-unit PCA-AE on fresh ellipses.
@@ -37,7 +47,7 @@ TARGETS = {"area": 0.98, "ratios": (0.80, 0.76), "off_diagonal": 0.10, "latent":
 REFERENCE = {"area": 0.977, "ratios": (0.788, 0.745), "off_diagonal": 0.13}
 
 
-def image_attributes(images):
+def image_attributes(images: ArrayLike) -> dict[str, np.ndarray]:
     """The three attributes of each image: {"area", "hv_ratio", "diag_ratio"}.
 
     Args:
@@ -69,7 +79,8 @@ def _corr(a, b, method):
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def correlation_table(z, attributes, method="pearson"):
+def correlation_table(z: ArrayLike, attributes: Mapping[str, ArrayLike],
+                      method: str = "pearson") -> np.ndarray:
     """|corr| between each latent axis (rows) and each attribute (columns).
 
     Args:
@@ -86,7 +97,7 @@ def correlation_table(z, attributes, method="pearson"):
                       for v in attributes.values()] for i in range(z.shape[1])])
 
 
-def latent_correlations(z, method="pearson"):
+def latent_correlations(z: ArrayLike, method: str = "pearson") -> np.ndarray:
     """|corr| between the latent axes, (k, k), ones on the diagonal."""
     z = validation.check_codes(z)
     k = z.shape[1]
@@ -94,7 +105,7 @@ def latent_correlations(z, method="pearson"):
                       for j in range(k)] for i in range(k)])
 
 
-def multiple_correlation(z, attribute):
+def multiple_correlation(z: ArrayLike, attribute: ArrayLike) -> float:
     """The multiple correlation R of `attribute` with the columns of `z`.
 
     The correlation between the attribute and its best affine prediction
@@ -137,7 +148,8 @@ def _orientation(cos_part, sin_part):
     return angle, float(min(offset, 45.0 - offset))
 
 
-def elongation_directions(z, factors):
+def elongation_directions(z: ArrayLike,
+                          factors: Mapping[str, ArrayLike]) -> list[dict[str, float]]:
     """Which direction of the elongation plane each latent axis follows.
 
     Each axis is regressed on the exact elongation codes u = log(a/b) cos 2θ
@@ -170,7 +182,8 @@ def elongation_directions(z, factors):
     return out
 
 
-def sample_elongation_directions(images, n_components=2, radius_fraction=0.95):
+def sample_elongation_directions(images: ArrayLike, n_components: int = 2,
+                                 radius_fraction: float = 0.95) -> list[dict[str, float]]:
     """The elongation directions that linear PCA finds in a set of images.
 
     Computes the principal components of `images` and, among them, the
@@ -226,7 +239,8 @@ def sample_elongation_directions(images, n_components=2, radius_fraction=0.95):
     return out
 
 
-def ideal_code_table(factors, attributes):
+def ideal_code_table(factors: Mapping[str, ArrayLike],
+                     attributes: Mapping[str, ArrayLike]) -> dict[str, Any]:
     """The correlation table of EXACT codes of the ellipses' geometry.
 
     The codes are one natural choice of what a PCA-like autoencoder could put
@@ -275,7 +289,8 @@ def ideal_code_table(factors, attributes):
             "worst_off_diagonal": float(np.max(table[~np.eye(3, dtype=bool)]))}
 
 
-def ideal_axis_correlations(factors, attributes):
+def ideal_axis_correlations(factors: Mapping[str, ArrayLike],
+                            attributes: Mapping[str, ArrayLike]) -> dict[str, float]:
     """The |corr| that the exact log-aspect-ratio axes reach with the two ratio
     attributes: the ratio entries of `ideal_code_table` (a reference point,
     not a ceiling: see there).
@@ -287,7 +302,7 @@ def ideal_axis_correlations(factors, attributes):
     return ideal_code_table(factors, attributes)["ratio_ceiling"]
 
 
-def match_axes(table):
+def match_axes(table: ArrayLike) -> list[int]:
     """The assignment of attributes to axes that maximises the matched |corr|.
 
     Axis 1 is always matched with the first attribute (area); the other
@@ -308,7 +323,8 @@ def match_axes(table):
     return best
 
 
-def check_targets(table, latent_corr, targets=TARGETS):
+def check_targets(table: ArrayLike, latent_corr: ArrayLike,
+                  targets: Mapping[str, Any] = TARGETS) -> dict[str, Any]:
     """Checks the issue's targets on a (3, 3) table and the latent |corr|.
 
     Returns:
@@ -334,8 +350,9 @@ def check_targets(table, latent_corr, targets=TARGETS):
             "worst_off_diagonal": off, "worst_latent": latent_off, "met": bool(met)}
 
 
-def fresh_ellipses(n_test=1000, seed=20_190_401, image_size=64, renderer="monte_carlo",
-                  n_samples=256):
+def fresh_ellipses(n_test: int = 1000, seed: int = 20_190_401, image_size: int = 64,
+                   renderer: str = "monte_carlo", n_samples: int = 256
+                   ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Fresh ellipses (never seen in training: their own seed, and by default
     another renderer) and their image attributes."""
     from geomae_tf.datasets import ellipses
@@ -345,8 +362,9 @@ def fresh_ellipses(n_test=1000, seed=20_190_401, image_size=64, renderer="monte_
     return images, factors, image_attributes(images)
 
 
-def evaluate(model, n_test=1000, seed=20_190_401, renderer="monte_carlo", n_samples=256,
-             method="pearson"):
+def evaluate(model: Autoencoder, n_test: int = 1000, seed: int = 20_190_401,
+             renderer: str = "monte_carlo", n_samples: int = 256,
+             method: str = "pearson") -> dict[str, Any]:
     """Measures a PCA-AE (or any autoencoder) on fresh ellipses.
 
     Args:
@@ -420,7 +438,8 @@ def evaluate(model, n_test=1000, seed=20_190_401, renderer="monte_carlo", n_samp
     return metrics
 
 
-def evaluate_grey_disks(model, n_test=1000, seed=20_190_402, method="pearson"):
+def evaluate_grey_disks(model: Autoencoder, n_test: int = 1000, seed: int = 20_190_402,
+                        method: str = "pearson") -> dict[str, Any]:
     """The slides' failure case: |corr| of each axis with radius, grey level,
     and the image area (sum of pixels) on fresh grey disks."""
     from geomae_tf.datasets import grey_disks
@@ -437,7 +456,9 @@ def evaluate_grey_disks(model, n_test=1000, seed=20_190_402, method="pearson"):
             "mse": float(np.mean((recon - images) ** 2))}
 
 
-def navigation_codes(z_train, n_steps=7, quantiles=(0.0, 1.0)):
+def navigation_codes(z_train: ArrayLike, n_steps: int = 7,
+                     quantiles: Sequence[float] = (0.0, 1.0)
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """The codes of a navigation grid: row i sweeps axis i from its low to its
     high training value (the `quantiles` of `z_train[:, i]`), others at 0.
 
@@ -456,7 +477,9 @@ def navigation_codes(z_train, n_steps=7, quantiles=(0.0, 1.0)):
     return codes, values
 
 
-def navigation_grid(model, z_train, path, n_steps=7, quantiles=(0.0, 1.0), title=None):
+def navigation_grid(model: Autoencoder, z_train: ArrayLike, path: PathLike, n_steps: int = 7,
+                    quantiles: Sequence[float] = (0.0, 1.0),
+                    title: str | None = None) -> tuple[Path, np.ndarray]:
     """Saves the latent navigation grid of `model` (slides 49-50) to `path`.
 
     Args:
@@ -490,7 +513,9 @@ def navigation_grid(model, z_train, path, n_steps=7, quantiles=(0.0, 1.0), title
     return path, decoded
 
 
-def correlation_table_figure(tables, attributes=ATTRIBUTES, samples=None):
+def correlation_table_figure(tables: Mapping[str, ArrayLike],
+                             attributes: Sequence[str] = ATTRIBUTES,
+                             samples: str | None = None) -> Figure:
     """The correlation tables {name: (k, 3) array} side by side, as a Figure.
 
     Args:
@@ -519,14 +544,16 @@ def correlation_table_figure(tables, attributes=ATTRIBUTES, samples=None):
     return fig
 
 
-def table_figure(tables, path, attributes=ATTRIBUTES, samples=None):
+def table_figure(tables: Mapping[str, ArrayLike], path: PathLike,
+                 attributes: Sequence[str] = ATTRIBUTES, samples: str | None = None) -> Path:
     """Saves `correlation_table_figure(tables, attributes, samples)` to `path`;
     returns the path."""
     return save_figure(correlation_table_figure(tables, attributes, samples), path)
 
 
-def figures(model, out_dir, seed=7, n_train_codes=2000, n_steps=7, n_test=1000,
-            eval_seed=20_190_401, renderer="monte_carlo", name=None):
+def figures(model: Autoencoder, out_dir: PathLike, seed: int = 7, n_train_codes: int = 2000,
+            n_steps: int = 7, n_test: int = 1000, eval_seed: int = 20_190_401,
+            renderer: str = "monte_carlo", name: str | None = None) -> list[Path]:
     """Writes the navigation grid and the correlation table of `model`; returns the paths.
 
     The table is measured on the samples `evaluate` uses by default (1000 fresh
@@ -561,7 +588,9 @@ def figures(model, out_dir, seed=7, n_train_codes=2000, n_steps=7, n_test=1000,
     return [grid, table_figure({name: table}, out_dir / f"{name}_table.png", samples=samples)]
 
 
-def organisation_report(model, generator, z0, sigma, n=2000, seed=123, batch_size=256):
+def organisation_report(model: PCAAutoencoder, generator: keras.Model, z0: ArrayLike,
+                        sigma: float, n: int = 2000, seed: int = 123,
+                        batch_size: int = 256) -> dict[str, Any]:
     """Numbers showing how a PCA-AE organised a generator's latent space.
 
     On fresh codes z0 + eta, eta ~ N(0, sigma^2 I), with x = G(z0 + eta):

@@ -11,6 +11,10 @@ itself with `fig.savefig(path)`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: `Figure.subplots` arguments; every other keyword of `subplots` goes to `Figure`.
 _SUBPLOTS_KEYS = ("sharex", "sharey", "squeeze", "width_ratios", "height_ratios",
@@ -47,13 +51,13 @@ class _Figures:
         """Nothing to release: bare Figures are freed with their last reference."""
 
 
-def pyplot():
+def pyplot() -> type[_Figures]:
     """A pyplot-like namespace (`subplots`, `figure`, `get_cmap`, `close`) whose
     figures are bare `matplotlib.figure.Figure` objects; the backend is untouched."""
     return _Figures
 
 
-def save_figure(fig, path: str | Path, dpi: int = 100, bbox_inches: str = "tight") -> Path:
+def save_figure(fig: Figure, path: str | Path, dpi: int = 100, bbox_inches: str = "tight") -> Path:
     """Writes `fig` to `path` (creating its folder); returns the Path.
 
     Args:

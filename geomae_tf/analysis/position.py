@@ -12,7 +12,9 @@ positions never seen in training.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
@@ -20,6 +22,11 @@ from scipy import stats
 from geomae_tf import validation
 from geomae_tf.analysis.plotting import pyplot, save_figure
 from geomae_tf.datasets import diracs
+
+if TYPE_CHECKING:
+    import keras
+
+    from geomae_tf.types import ArrayLike, PathLike
 
 #: The hand-crafted filter of eq. (13).
 PHI = np.array([1.0, 2.0, 1.0])
@@ -32,7 +39,7 @@ def _encoder_of(model):
     return getattr(model, "encoder", model)
 
 
-def encoder_kernels(model):
+def encoder_kernels(model: keras.Model) -> list[np.ndarray]:
     """The learned 3-tap kernel of every level, input side first.
 
     Args:
@@ -63,14 +70,14 @@ def _pooling_of(model):
         else "strided"
 
 
-def cosine(u, v):
+def cosine(u: ArrayLike, v: ArrayLike) -> float:
     """Cosine similarity of two vectors (0 if one is zero)."""
     u, v = np.asarray(u, np.float64), np.asarray(v, np.float64)
     norm = np.linalg.norm(u) * np.linalg.norm(v)
     return float(u @ v / norm) if norm > 0 else 0.0
 
 
-def live_taps(level, levels, pooling="strided"):
+def live_taps(level: int, levels: int, pooling: str = "strided") -> np.ndarray:
     """Indices of the taps of `level` that ever multiply a sample of the signal.
 
     With subsampling at even positions the left tap w0 reads u(2t - 1); at
@@ -83,7 +90,8 @@ def live_taps(level, levels, pooling="strided"):
     return np.array([0, 1, 2])
 
 
-def kernel_cosines(kernels, pooling="strided"):
+def kernel_cosines(kernels: Sequence[np.ndarray],
+                   pooling: str = "strided") -> dict[str, Any]:
     """Cosine of each level's kernel with [1, 2, 1], on its live taps and on all three.
 
     Returns:
@@ -101,7 +109,7 @@ def kernel_cosines(kernels, pooling="strided"):
     }
 
 
-def affine_fit(outputs, positions):
+def affine_fit(outputs: ArrayLike, positions: ArrayLike) -> dict[str, float]:
     """How well `outputs` are an affine function of `positions`.
 
     Returns:
@@ -122,7 +130,7 @@ def affine_fit(outputs, positions):
             "fit_rmse": float(np.sqrt(np.mean((read_back - positions) ** 2)))}
 
 
-def encode_positions(model, signals):
+def encode_positions(model: keras.Model, signals: ArrayLike) -> np.ndarray:
     """The encoder's scalar output for `signals` (N, n, 1), as a numpy vector."""
     encoder = _encoder_of(model)
     signals = validation.check_signals(signals, length=int(encoder.inputs[0].shape[1]))
@@ -135,7 +143,8 @@ def _batched(model, inputs, batch_size=1024):
                            for i in range(0, len(inputs), batch_size)])
 
 
-def evaluate_encoder(model, n_test=1000, seed=20_205, cosine_goal=0.99, corr_goal=0.9999):
+def evaluate_encoder(model: keras.Model, n_test: int = 1000, seed: int = 20_205,
+                     cosine_goal: float = 0.99, corr_goal: float = 0.9999) -> dict[str, Any]:
     """Measures a position encoder (supervised, or the encoder of an autoencoder).
 
     Every one of the n one-hot vectors is encoded; its output is compared
@@ -189,7 +198,7 @@ def evaluate_encoder(model, n_test=1000, seed=20_205, cosine_goal=0.99, corr_goa
 
 
 # -- decoders ---------------------------------------------------------------
-def peak_positions(signals, method="centroid"):
+def peak_positions(signals: ArrayLike, method: str = "centroid") -> np.ndarray:
     """Sub-sample position of the highest peak of each signal.
 
     Args:
@@ -231,13 +240,14 @@ def peak_positions(signals, method="centroid"):
                     k.astype(np.float64))
 
 
-def decode_positions(model, positions):
+def decode_positions(model: keras.Model, positions: ArrayLike) -> np.ndarray:
     """The decoder's signals for `positions` (N,), as a numpy array (N, n)."""
     positions = np.asarray(positions, np.float32).reshape(-1, 1)
     return _batched(model, positions)[..., 0]
 
 
-def evaluate_decoder(model, n_test=1000, seed=20_206, rmse_goal=0.5):
+def evaluate_decoder(model: keras.Model, n_test: int = 1000, seed: int = 20_206,
+                     rmse_goal: float = 0.5) -> dict[str, Any]:
     """Measures a position decoder at random continuous positions.
 
     Args:
@@ -277,7 +287,9 @@ def evaluate_decoder(model, n_test=1000, seed=20_206, rmse_goal=0.5):
 
 
 # -- figures ----------------------------------------------------------------
-def plot_kernels(kernel_sets, path, labels=None, title=None, pooling="strided"):
+def plot_kernels(kernel_sets: Sequence[Sequence[ArrayLike]] | Sequence[ArrayLike],
+                 path: PathLike, labels: Sequence[str] | None = None,
+                 title: str | None = None, pooling: str = "strided") -> Path:
     """Figure 9: each level's learned kernel, normalised, against [1, 2, 1].
 
     Args:
@@ -329,7 +341,8 @@ def plot_kernels(kernel_sets, path, labels=None, title=None, pooling="strided"):
     return save_figure(fig, path, dpi=120, bbox_inches=None)
 
 
-def plot_encoder_outputs(outputs_by_name, path, n=64):
+def plot_encoder_outputs(outputs_by_name: Mapping[str, ArrayLike], path: PathLike,
+                         n: int = 64) -> Path:
     """The encoder output against the position of every one-hot input."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -344,7 +357,9 @@ def plot_encoder_outputs(outputs_by_name, path, n=64):
     return save_figure(fig, path, dpi=120, bbox_inches=None)
 
 
-def plot_decoder_outputs(models, path, positions=None, labels=None):
+def plot_decoder_outputs(models: keras.Model | list[keras.Model] | tuple[keras.Model, ...],
+                         path: PathLike, positions: ArrayLike | None = None,
+                         labels: Sequence[str] | None = None) -> Path:
     """Figure 10: normalised decoded signals for increasing positions z.
 
     One panel per decoder: rows are the positions z, columns the samples t;
@@ -372,7 +387,9 @@ def plot_decoder_outputs(models, path, positions=None, labels=None):
     return save_figure(fig, path, dpi=120, bbox_inches=None)
 
 
-def plot_decoder_profiles(models, path, positions=(20.0, 20.25, 20.5, 20.75), labels=None):
+def plot_decoder_profiles(models: keras.Model | list[keras.Model] | tuple[keras.Model, ...],
+                          path: PathLike, positions: ArrayLike = (20.0, 20.25, 20.5, 20.75),
+                          labels: Sequence[str] | None = None) -> Path:
     """Decoded signals around a few close positions, with the true triangles."""
     plt = pyplot()
     if not isinstance(models, (list, tuple)):
@@ -397,7 +414,7 @@ def plot_decoder_profiles(models, path, positions=(20.0, 20.25, 20.5, 20.75), la
     return save_figure(fig, path, dpi=120, bbox_inches=None)
 
 
-def figures_encoder(model, out_dir):
+def figures_encoder(model: keras.Model, out_dir: PathLike) -> list[Path]:
     """Writes the kernels (Figure 9) and the output-vs-position plot; returns the paths."""
     out_dir = Path(out_dir)
     name = model.name
@@ -408,7 +425,7 @@ def figures_encoder(model, out_dir):
                 out_dir / f"{name}_outputs.png", int(_encoder_of(model).inputs[0].shape[1]))]
 
 
-def figures_decoder(model, out_dir):
+def figures_decoder(model: keras.Model, out_dir: PathLike) -> list[Path]:
     """Writes Figure 10 and close-up profiles for a decoder; returns the paths."""
     out_dir = Path(out_dir)
     return [plot_decoder_outputs(model, out_dir / f"{model.name}_outputs.png"),

@@ -12,17 +12,22 @@ section 3, eq. 1), used for recipes trained on the user's own images.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from geomae_tf import validation
 from geomae_tf.analysis.plotting import pyplot, save_figure
 
+if TYPE_CHECKING:
+    from geomae_tf.models.autoencoder import Autoencoder
+    from geomae_tf.types import ArrayLike, PathLike
+
 #: Per-image MSE floor in the PSNR (a perfect reconstruction gives 100 dB).
 MSE_FLOOR = 1e-10
 
 
-def evaluate(model, images, batch_size=256):
+def evaluate(model: Autoencoder, images: ArrayLike, batch_size: int = 256) -> dict[str, float]:
     """Reconstruction metrics of `model` on `images` (values in [0, 1]).
 
     Returns:
@@ -45,7 +50,8 @@ def evaluate(model, images, batch_size=256):
     }
 
 
-def reconstruction_figure(model, images, path, n=8):
+def reconstruction_figure(model: Autoencoder, images: ArrayLike, path: PathLike,
+                          n: int = 8) -> Path:
     """The first `n` images (top row) and their reconstructions (bottom row)."""
     plt = pyplot()
     images = validation.check_images(images, size=model.image_shape[:2])[:n]
@@ -62,7 +68,8 @@ def reconstruction_figure(model, images, path, n=8):
     return save_figure(fig, path)
 
 
-def figures(model, images, out_dir, n=8):
+def figures(model: Autoencoder, images: np.ndarray, out_dir: PathLike,
+            n: int = 8) -> list[Path]:
     """The figures that need no ground truth; returns their paths."""
     out_dir = Path(out_dir)
     paths = [reconstruction_figure(model, images, out_dir / f"{model.name}_reconstruction.png",

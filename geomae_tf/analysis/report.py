@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import json
 import operator
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from geomae_tf import analysis, atomic, zoo
 from geomae_tf.analysis import disentanglement
+
+if TYPE_CHECKING:
+    from geomae_tf.types import PathLike
 
 _OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 QUICK_N_TEST = 300
 
 
-def check_claims(entry, metrics):
+def check_claims(entry: str, metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
     """[(text, measured, passed)] for the entry's claims (presets `checks`)."""
     out = []
     for metric, op, threshold, source in zoo.ENTRIES[entry].get("checks", ()):
@@ -145,8 +150,8 @@ def zoo_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def update_readme(path, rows, start="<!-- zoo-table:start -->",
-                  end="<!-- zoo-table:end -->"):
+def update_readme(path: PathLike, rows: list[dict], start: str = "<!-- zoo-table:start -->",
+                  end: str = "<!-- zoo-table:end -->") -> Path:
     """Replaces the README's zoo table (between the markers) with `rows`."""
     path = Path(path)
     text = path.read_text()
@@ -159,7 +164,7 @@ def update_readme(path, rows, start="<!-- zoo-table:start -->",
     return path
 
 
-def write_report(rows, out_dir):
+def write_report(rows: list[dict], out_dir: PathLike) -> list[Path]:
     """Writes `evaluation.json` and `evaluation.md` into `out_dir`."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

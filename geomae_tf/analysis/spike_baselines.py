@@ -35,6 +35,8 @@ merged spikes holds both; a spurious one far from every spike holds none.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import ndimage, optimize
@@ -42,6 +44,9 @@ from scipy import ndimage, optimize
 from geomae_tf import validation
 from geomae_tf.analysis import atomic
 from geomae_tf.datasets import spikes
+
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike
 
 #: A quarter of the smallest spike amplitude (amplitudes are U(0.5, 1)).
 DETECTION_THRESHOLD = 0.125
@@ -87,7 +92,7 @@ def _peaks(image, threshold):
     return np.divmod(first, image.shape[1])
 
 
-def local_maxima(image, threshold=DETECTION_THRESHOLD):
+def local_maxima(image: ArrayLike, threshold: float = DETECTION_THRESHOLD) -> np.ndarray:
     """Spikes as the 3x3 local maxima of the image above a threshold.
 
     Args:
@@ -110,7 +115,8 @@ def local_maxima(image, threshold=DETECTION_THRESHOLD):
     return detections[np.argsort(-detections[:, 2], kind="stable")].reshape(-1, 3)
 
 
-def centroid_maxima(image, threshold=DETECTION_THRESHOLD, window=CENTROID_WINDOW):
+def centroid_maxima(image: ArrayLike, threshold: float = DETECTION_THRESHOLD,
+                    window: int = CENTROID_WINDOW) -> np.ndarray:
     """Local maxima with each position refined to the window's intensity centroid.
 
     Args:
@@ -182,8 +188,8 @@ def _render_gaussians(params, h, w, sigma2):
     return (p[:, 2:3] * r).T @ c
 
 
-def greedy_fit(image, threshold=DETECTION_THRESHOLD, sigma=spikes.SIGMA,
-               max_spikes=GREEDY_MAX_SPIKES):
+def greedy_fit(image: ArrayLike, threshold: float = DETECTION_THRESHOLD,
+               sigma: float = spikes.SIGMA, max_spikes: int = GREEDY_MAX_SPIKES) -> np.ndarray:
     """Greedy continuous fit of Gaussian spikes with a known PSF.
 
     Repeats: put a new spike at the residual's maximum pixel, with the
@@ -241,7 +247,8 @@ METHODS = {
 }
 
 
-def detect(images, method, **kwargs):
+def detect(images: ArrayLike, method: str | Callable[..., ArrayLike],
+           **kwargs) -> list[np.ndarray]:
     """Runs one detection method on every image of a batch.
 
     Args:
@@ -277,8 +284,10 @@ def _check_detections(detections, positions):
     return out
 
 
-def score_detections(detections, positions, amplitudes, counts, gate=atomic.DISTANCE_GATE,
-                     sigma=spikes.SIGMA, image_size=spikes.IMAGE_SIZE):
+def score_detections(detections: Sequence[ArrayLike], positions: ArrayLike,
+                     amplitudes: ArrayLike, counts: ArrayLike,
+                     gate: float = atomic.DISTANCE_GATE, sigma: float = spikes.SIGMA,
+                     image_size: int = spikes.IMAGE_SIZE) -> dict[str, float]:
     """Scores detections against the true spikes as the atomic evaluation does.
 
     Every detection counts as an active atom of
@@ -338,8 +347,10 @@ def score_detections(detections, positions, amplitudes, counts, gate=atomic.DIST
                                   n_matched, n_one)
 
 
-def scores_by_count(detections, positions, amplitudes, counts, gate=atomic.DISTANCE_GATE,
-                    sigma=spikes.SIGMA, image_size=spikes.IMAGE_SIZE):
+def scores_by_count(detections: Sequence[ArrayLike], positions: ArrayLike,
+                    amplitudes: ArrayLike, counts: ArrayLike,
+                    gate: float = atomic.DISTANCE_GATE, sigma: float = spikes.SIGMA,
+                    image_size: int = spikes.IMAGE_SIZE) -> dict[str, list[float]]:
     """`score_detections` on the images of each spike count separately.
 
     Returns:
