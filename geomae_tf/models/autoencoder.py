@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import keras
 import numpy as np
 
 from geomae_tf import validation
+
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike, Tensor
 
 
 @keras.saving.register_keras_serializable(package="geomae_tf")
@@ -28,7 +33,7 @@ class Autoencoder(keras.Model):
     >>> images_back = ae.decode(z)       # (N, 64, 64, 1)
     """
 
-    def __init__(self, encoder, decoder, **kwargs):
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if not isinstance(encoder, keras.Model):
             raise TypeError(f"`encoder` must be a keras.Model. Received: encoder of type "
@@ -40,20 +45,20 @@ class Autoencoder(keras.Model):
         self.decoder = decoder
 
     # -- Keras plumbing -----------------------------------------------------
-    def build(self, input_shape):
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
         if not self.encoder.built:
             self.encoder.build(input_shape)
         if not self.decoder.built:
             self.decoder.build((None, self.latent_dim))
         super().build(input_shape)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         return self.decoder(self.encoder(inputs, training=training), training=training)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         return self.decoder.compute_output_shape(self.encoder.compute_output_shape(input_shape))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update({
             "encoder": keras.saving.serialize_keras_object(self.encoder),
@@ -62,14 +67,14 @@ class Autoencoder(keras.Model):
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> Autoencoder:
         config = dict(config)
         config["encoder"] = keras.saving.deserialize_keras_object(config["encoder"])
         config["decoder"] = keras.saving.deserialize_keras_object(config["decoder"])
         return cls(**config)
 
     # -- training in Python ---------------------------------------------------
-    def compile_defaults(self):
+    def compile_defaults(self) -> Autoencoder:
         """Compiles with the zoo recipes' default: Adam (learning rate 1e-3)
         on the mean squared error, the reconstruction loss of eq. (1) (JMIV
         2020, Table 1); losses the model adds itself (regularisers) come on
@@ -78,7 +83,8 @@ class Autoencoder(keras.Model):
                      loss=keras.losses.MeanSquaredError())
         return self
 
-    def fit(self, x=None, y=None, *args, validation_data=None, **kwargs):
+    def fit(self, x: Any = None, y: Any = None, *args: Any, validation_data: Any = None,
+            **kwargs: Any) -> keras.callbacks.History:
         """`keras.Model.fit` for an autoencoder: `fit(x)` trains D(E(x)) ~ x.
 
         A model that was never compiled is compiled first with
@@ -116,12 +122,12 @@ class Autoencoder(keras.Model):
 
     # -- geometry of the model ---------------------------------------------
     @property
-    def image_shape(self):
+    def image_shape(self) -> tuple[int, ...]:
         """`(H, W, 1)`: the images this autoencoder takes."""
         return tuple(self.encoder.inputs[0].shape[1:])
 
     @property
-    def latent_dim(self):
+    def latent_dim(self) -> int:
         """The size of the code z."""
         return int(self.decoder.inputs[0].shape[-1])
 
@@ -131,7 +137,8 @@ class Autoencoder(keras.Model):
     # (shape, dtype, finiteness, range [0, 1] up to RANGE_TOLERANCE) and take
     # empty batches; the SavedModel's signatures apply the same checks
     # (`geomae_tf.export`).
-    def check_inputs(self, images, name="images", clip=False):
+    def check_inputs(self, images: ArrayLike, name: str = "images",
+                     clip: bool = False) -> np.ndarray:
         """`images` validated for this autoencoder, as float32 numpy.
 
         Images `(N, H, W, 1)` in [0, 1] (up to
@@ -157,7 +164,7 @@ class Autoencoder(keras.Model):
             return np.asarray(keras.Model.predict(self, x, batch_size=batch_size, verbose=0))
         return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
 
-    def encode(self, images, batch_size=256, clip=False):
+    def encode(self, images: ArrayLike, batch_size: int = 256, clip: bool = False) -> np.ndarray:
         """Codes of `images` (float32 in [0, 1], `(N, H, W, 1)`) as a numpy array.
 
         Args:
@@ -171,17 +178,20 @@ class Autoencoder(keras.Model):
         images = self.check_inputs(images, clip=clip)
         return self._apply(self.encoder, images, batch_size)
 
-    def decode(self, z, batch_size=256):
+    def decode(self, z: ArrayLike, batch_size: int = 256) -> np.ndarray:
         """Images decoded from codes `z` shaped `(N, latent_dim)`."""
         z = validation.check_codes(z, latent_dim=self.latent_dim)
         return self._apply(self.decoder, z, batch_size)
 
-    def reconstruct(self, images, batch_size=256, clip=False):
+    def reconstruct(self, images: ArrayLike, batch_size: int = 256,
+                    clip: bool = False) -> np.ndarray:
         """D(E(images)) as a numpy array, after validating `images` (see `encode`)."""
         images = self.check_inputs(images, clip=clip)
         return self._apply(self, images, batch_size)
 
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+    def predict(self, x: Any, batch_size: int | None = None, verbose: str | int = "auto",
+                steps: int | None = None,
+                callbacks: list[keras.callbacks.Callback] | None = None) -> np.ndarray:
         """`keras.Model.predict`, with arrays and tensors validated first.
 
         Arrays go through `check_inputs` (an empty batch gives an empty

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import keras
 
@@ -10,6 +11,9 @@ from geomae_tf import validation
 from geomae_tf.layers.atomic_decoder import AtomicDecoder
 from geomae_tf.layers.upsample_conv2d import UpsampleConv2D
 from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
+
+if TYPE_CHECKING:
+    from geomae_tf.types import PathLike
 
 #: Channels of the encoder's four 3x3 stride-2 convolutions (section 2.3).
 ENCODER_CHANNELS = (32, 16, 8, 8)
@@ -19,7 +23,7 @@ BLOCK_SEED_SHAPE = (2, 2, 8)
 ALPHA = 0.2
 
 
-def block_channels(image_size):
+def block_channels(image_size: int) -> tuple[int, ...]:
     """Channels of the convolutional layers of g for `image_size` images.
 
     g starts at 2 x 2 and each layer upsamples by 2, so it has
@@ -41,7 +45,8 @@ def _check_image_size(image_size):
     return image_size
 
 
-def atomic_encoder(latent_dim, image_size=64, encoder_units=None, name="encoder"):
+def atomic_encoder(latent_dim: int, image_size: int = 64, encoder_units: int | None = None,
+                   name: str = "encoder") -> keras.Model:
     """The encoder f_E of section 2.3: images to codes `(N, latent_dim)`.
 
     Four 3x3 stride-2 convolutions with 32, 16, 8 and 8 channels, each
@@ -76,7 +81,8 @@ def atomic_encoder(latent_dim, image_size=64, encoder_units=None, name="encoder"
     return keras.Model(images, z, name=name)
 
 
-def atomic_block(d0=3, image_size=64, block_units=32, upsampling="nearest", name="block"):
+def atomic_block(d0: int = 3, image_size: int = 64, block_units: int = 32,
+                 upsampling: str = "nearest", name: str = "block") -> keras.Model:
     """The shared decoder block g of section 2.3: one latent block to one atom.
 
     Two dense layers with leaky ReLU reach 2 x 2 x 8; then each layer is a
@@ -128,8 +134,10 @@ def atomic_block(d0=3, image_size=64, block_units=32, upsampling="nearest", name
     return keras.Model(code, atom, name=name)
 
 
-def atomic_autoencoder(k=10, d0=3, image_size=64, encoder_units=None, block_units=32,
-                       upsampling="nearest", weights=None, name="atomic_ae"):
+def atomic_autoencoder(k: int = 10, d0: int = 3, image_size: int = 64,
+                       encoder_units: int | None = None, block_units: int = 32,
+                       upsampling: str = "nearest", weights: PathLike | None = None,
+                       name: str = "atomic_ae") -> AtomicAutoencoder:
     """Builds the atomic autoencoder of Newson and Traonmilin 2023, section 2.3.
 
     The encoder (`atomic_encoder`) maps an image to a code of k blocks of

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
 import keras
 
 from geomae_tf import validation
 from geomae_tf.layers.latent_distance_loss import LatentDistanceLoss
 from geomae_tf.models.autoencoder import Autoencoder
+
+if TYPE_CHECKING:
+    from geomae_tf.types import PathLike
 
 #: Depths of the hidden layers of Table 1 (the code z comes after them).
 TABLE1_DEPTHS = (8, 4, 4, 3, 2)
@@ -26,9 +30,11 @@ REGULARIZERS = {
 }
 
 
-def disk_autoencoder(image_size=64, latent_dim=1, depths=TABLE1_DEPTHS, use_bias=True,
-                     upsampling="nearest", regularizer="none", lam=0.0, regularizer_seed=0,
-                     weights=None, name="disk_ae"):
+def disk_autoencoder(image_size: int = 64, latent_dim: int = 1,
+                     depths: tuple[int, ...] | list[int] = TABLE1_DEPTHS, use_bias: bool = True,
+                     upsampling: str = "nearest", regularizer: str = "none", lam: float = 0.0,
+                     regularizer_seed: int = 0, weights: PathLike | None = None,
+                     name: str = "disk_ae") -> Autoencoder:
     """Builds the disk autoencoder of JMIV 2020, Table 1.
 
     The encoder is a cascade of 3x3 convolutions with stride 2 and leaky ReLU

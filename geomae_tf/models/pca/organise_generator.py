@@ -15,6 +15,9 @@ changes one attribute of the generated image.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -23,6 +26,9 @@ from geomae_tf import validation
 from geomae_tf.layers.centred_latent import CentredLatent
 from geomae_tf.models.pca.pca_autoencoder import ALPHA, PCAAutoencoder
 from geomae_tf.training.progressive import train_progressive
+
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike
 
 
 @keras.saving.register_keras_serializable(package="geomae_tf")
@@ -45,7 +51,8 @@ class _Offset(keras.layers.Layer):
         return config
 
 
-def mlp_stage_encoder(input_dim, hidden, name, momentum=0.99):
+def mlp_stage_encoder(input_dim: int, hidden: Sequence[int], name: str,
+                      momentum: float = 0.99) -> keras.Model:
     """A one-unit encoder of codes: dense layers with leaky ReLU, then one
     unit and a `CentredLatent`."""
     codes = keras.Input((input_dim,), name="eta")
@@ -57,7 +64,8 @@ def mlp_stage_encoder(input_dim, hidden, name, momentum=0.99):
     return keras.Model(codes, CentredLatent(momentum=momentum, name="centred")(x), name=name)
 
 
-def mlp_stage_decoder(units, output_dim, hidden, name):
+def mlp_stage_decoder(units: int, output_dim: int, hidden: Sequence[int],
+                      name: str) -> keras.Model:
     """A decoder from `units` PCA-AE axes back to an offset eta in R^m."""
     z = keras.Input((units,), name="z")
     y = z
@@ -67,7 +75,7 @@ def mlp_stage_decoder(units, output_dim, hidden, name):
     return keras.Model(z, keras.layers.Dense(output_dim, name="eta")(y), name=name)
 
 
-def generator_head(generator, z0):
+def generator_head(generator: keras.Model, z0: ArrayLike) -> keras.Model:
     """The frozen map eta -> G(z0 + eta), as a Keras model."""
     m = int(generator.inputs[0].shape[-1])
     eta = keras.Input((m,), name="eta")
@@ -93,7 +101,8 @@ def _check_generator(generator, z0, sigma):
     return int(m), z0, sigma
 
 
-def generator_dataset(generator, z0, sigma, batch_size=128, seed=0):
+def generator_dataset(generator: keras.Model, z0: ArrayLike, sigma: float, batch_size: int = 128,
+                      seed: int = 0) -> tf.data.Dataset:
     """Infinite (eta, G(z0 + eta)) batches, eta ~ N(0, sigma^2 I), seeded."""
     m, z0, sigma = _check_generator(generator, z0, sigma)
     batch_size = validation.check_int("batch_size", batch_size, minimum=1)
@@ -107,10 +116,14 @@ def generator_dataset(generator, z0, sigma, batch_size=128, seed=0):
     return tf.data.Dataset.counter().map(draw).prefetch(tf.data.AUTOTUNE)
 
 
-def organise_generator(generator, z0, sigma, latent_dim=3, lambda_cov=1.0,
-                       hidden=(64, 64), epochs_per_stage=4, steps_per_epoch=100,
-                       batch_size=128, learning_rate=1e-3, loss="mse", seed=0,
-                       verbose=0):
+def organise_generator(generator: keras.Model, z0: ArrayLike, sigma: float,
+                       latent_dim: int = 3, lambda_cov: float = 1.0,
+                       hidden: Sequence[int] = (64, 64),
+                       epochs_per_stage: int | list[int] | tuple[int, ...] = 4,
+                       steps_per_epoch: int = 100, batch_size: int = 128,
+                       learning_rate: float | list[float] | tuple[float, ...] = 1e-3,
+                       loss: str = "mse", seed: int = 0, verbose: int | str = 0
+                       ) -> tuple[PCAAutoencoder, list[keras.callbacks.History]]:
     """Trains a PCA-AE that organises the latent space of `generator` around `z0`.
 
     Args:

@@ -18,6 +18,8 @@ convolutions whose depths grow with k (2k, 4k, 8k, 16k, 32k) up to a sigmoid.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
@@ -28,13 +30,16 @@ from geomae_tf.layers.centred_latent import CentredLatent
 from geomae_tf.layers.covariance_loss import CovarianceLoss
 from geomae_tf.models.autoencoder import Autoencoder
 
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike, PathLike, Tensor
+
 #: Leaky ReLU slope of the public reference.
 ALPHA = 0.2
 #: Depth of the first encoder layer; each further layer halves it.
 ENCODER_BASE_DEPTH = 32
 
 
-def levels_of(image_size):
+def levels_of(image_size: int) -> int:
     """The number of stride-2 levels from `image_size` down to 1x1."""
     image_size = validation.check_int("image_size", image_size, minimum=4)
     levels = int(round(math.log2(image_size)))
@@ -44,12 +49,12 @@ def levels_of(image_size):
     return levels
 
 
-def default_encoder_depths(image_size):
+def default_encoder_depths(image_size: int) -> tuple[int, ...]:
     """Hidden depths of a one-unit encoder: 32, 16, 8, ... (levels - 1 layers)."""
     return tuple(max(1, ENCODER_BASE_DEPTH >> i) for i in range(levels_of(image_size) - 1))
 
 
-def default_decoder_depths(image_size):
+def default_decoder_depths(image_size: int) -> tuple[int, ...]:
     """Hidden depths of a decoder per latent unit (the encoder's, reversed)."""
     return tuple(reversed(default_encoder_depths(image_size)))
 
@@ -63,7 +68,8 @@ def _check_depths(name, depths, image_size):
     return tuple(validation.check_int(f"{name}[i]", d, minimum=1) for d in depths)
 
 
-def conv_encoder(image_size, depths, units, name, centred=True, momentum=0.99):
+def conv_encoder(image_size: int, depths: Sequence[int], units: int, name: str,
+                 centred: bool = True, momentum: float = 0.99) -> keras.Model:
     """A strided convolutional encoder from images to `units` numbers.
 
     4x4 convolutions with stride 2 and leaky ReLU, hidden depths `depths`,
@@ -82,7 +88,8 @@ def conv_encoder(image_size, depths, units, name, centred=True, momentum=0.99):
     return keras.Model(images, z, name=name)
 
 
-def conv_decoder(image_size, units, depths, name, output_activation="sigmoid"):
+def conv_decoder(image_size: int, units: int, depths: Sequence[int], name: str,
+                 output_activation: str = "sigmoid") -> keras.Model:
     """A transposed-convolution decoder from `units` numbers to images."""
     code = keras.Input((units,), name="z")
     y = keras.layers.Reshape((1, 1, units), name="reshape")(code)
@@ -125,8 +132,10 @@ class PCAAutoencoder(Autoencoder):
     >>> ae.encode(images)             # (N, 3), ordered and decorrelated
     """
 
-    def __init__(self, stage_encoders, stage_decoders, covariance_weight=1.0, stage=None,
-                 head=None, **kwargs):
+    def __init__(self, stage_encoders: Sequence[keras.Model],
+                 stage_decoders: Sequence[keras.Model], covariance_weight: float = 1.0,
+                 stage: int | None = None, head: keras.Model | None = None,
+                 **kwargs: Any) -> None:
         stage_encoders, stage_decoders = list(stage_encoders), list(stage_decoders)
         if not stage_encoders or len(stage_encoders) != len(stage_decoders):
             raise ValueError(f"`stage_encoders` and `stage_decoders` must be non-empty lists "
@@ -163,10 +172,10 @@ class PCAAutoencoder(Autoencoder):
 
     # -- stages ----------------------------------------------------------------
     @property
-    def n_stages(self):
+    def n_stages(self) -> int:
         return len(self.stage_encoders)
 
-    def set_stage(self, stage):
+    def set_stage(self, stage: int) -> PCAAutoencoder:
         """Makes `stage` active: only its new encoder and its decoder train.
 
         Recompile (with a NEW optimizer) after changing the stage.
@@ -179,20 +188,20 @@ class PCAAutoencoder(Autoencoder):
             dec.trainable = i == stage - 1
         return self
 
-    def set_covariance_weight(self, weight):
+    def set_covariance_weight(self, weight: float) -> PCAAutoencoder:
         """Sets lambda (recompile afterwards)."""
         self.covariance_weight = validation.check_float("lambda_cov", weight, minimum=0.0)
         self.covariance.weight = self.covariance_weight
         return self
 
     # -- Keras plumbing ----------------------------------------------------------
-    def build(self, input_shape):
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
         for dec in self.stage_decoders:
             if not dec.built:
                 dec.build(tuple(dec.inputs[0].shape))
         super().build(input_shape)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs: Tensor, training: bool | None = None) -> Tensor:
         k = self.stage
         codes = [self.stage_encoders[i](inputs, training=training) for i in range(k)]
         z = ops.concatenate(codes, axis=-1) if k > 1 else codes[0]
@@ -202,12 +211,12 @@ class PCAAutoencoder(Autoencoder):
             out = self.head(out, training=False)
         return out
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         shape = self.stage_decoders[self.stage - 1].compute_output_shape(
             (input_shape[0], self.stage))
         return self.head.compute_output_shape(shape) if self.head is not None else shape
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.pop("encoder", None)
         config.pop("decoder", None)
@@ -224,7 +233,7 @@ class PCAAutoencoder(Autoencoder):
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> PCAAutoencoder:
         config = dict(config)
         for key in ("stage_encoders", "stage_decoders"):
             config[key] = [keras.saving.deserialize_keras_object(c) for c in config[key]]
@@ -242,12 +251,12 @@ class PCAAutoencoder(Autoencoder):
             return validation.check_images(x, size=self._inputs_shape[:2])
         return validation.check_codes(x, name="inputs", latent_dim=self._inputs_shape[0])
 
-    def encode(self, x, batch_size=256):
+    def encode(self, x: ArrayLike, batch_size: int = 256) -> np.ndarray:
         """The codes (N, latent_dim) of inputs `x` (images, or generator codes)."""
         x = self._check_inputs(x)
         return self._apply(self.encoder, x, batch_size)
 
-    def decode(self, z, batch_size=256):
+    def decode(self, z: ArrayLike, batch_size: int = 256) -> np.ndarray:
         """Decodes codes `z` (N, k) with the decoder of stage k (k <= latent_dim).
 
         The first k units of a PCA-AE are decoded by the decoder trained with
@@ -263,16 +272,20 @@ class PCAAutoencoder(Autoencoder):
             out = self._apply(self.head, out, batch_size)
         return out
 
-    def reconstruct(self, x, batch_size=256, n_components=None):
+    def reconstruct(self, x: ArrayLike, batch_size: int = 256,
+                    n_components: int | None = None) -> np.ndarray:
         """D_k(E_1(x), ..., E_k(x)) with k = `n_components` (default: all)."""
         k = self.n_stages if n_components is None else validation.check_int(
             "n_components", n_components, minimum=1, maximum=self.n_stages)
         return self.decode(self.encode(x, batch_size)[:, :k], batch_size)
 
 
-def pca_autoencoder(latent_dim=3, image_size=64, encoder_depths=None, decoder_depths=None,
-                    lambda_cov=1.0, momentum=0.99, output_activation="sigmoid", weights=None,
-                    name="pca_ae"):
+def pca_autoencoder(latent_dim: int = 3, image_size: int = 64,
+                    encoder_depths: tuple[int, ...] | list[int] | None = None,
+                    decoder_depths: tuple[int, ...] | list[int] | None = None,
+                    lambda_cov: float = 1.0, momentum: float = 0.99,
+                    output_activation: str = "sigmoid", weights: PathLike | None = None,
+                    name: str = "pca_ae") -> PCAAutoencoder:
     """Builds a PCA-like autoencoder with every stage (untrained unless `weights`).
 
     Train it with `geomae_tf.training.progressive.train_progressive` (or

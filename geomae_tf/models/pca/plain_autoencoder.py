@@ -3,16 +3,23 @@ kind of network, all units trained together, no covariance loss)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from geomae_tf import validation
 from geomae_tf.models.autoencoder import Autoencoder
 from geomae_tf.models.pca.pca_autoencoder import (_check_depths, conv_decoder, conv_encoder,
                                                   default_decoder_depths,
                                                   default_encoder_depths)
 
+if TYPE_CHECKING:
+    from geomae_tf.types import PathLike
 
-def plain_autoencoder(latent_dim=3, image_size=64, encoder_depths=None, decoder_depths=None,
-                      centred=True, output_activation="sigmoid", weights=None,
-                      name="plain_ae"):
+
+def plain_autoencoder(latent_dim: int = 3, image_size: int = 64,
+                      encoder_depths: tuple[int, ...] | list[int] | None = None,
+                      decoder_depths: tuple[int, ...] | list[int] | None = None,
+                      centred: bool = True, output_activation: str = "sigmoid",
+                      weights: PathLike | None = None, name: str = "plain_ae") -> Autoencoder:
     """Builds the standard autoencoder of the PCA-AE comparison (talks, slide 49).
 
     As the public reference's baseline: one encoder whose depths are
@@ -43,7 +50,10 @@ def plain_autoencoder(latent_dim=3, image_size=64, encoder_depths=None, decoder_
     return built(Autoencoder(encoder, decoder, name=name), image_size, weights)
 
 
-def baseline_depths(latent_dim, image_size, encoder_depths=None, decoder_depths=None):
+def baseline_depths(latent_dim: int, image_size: int,
+                    encoder_depths: tuple[int, ...] | list[int] | None = None,
+                    decoder_depths: tuple[int, ...] | list[int] | None = None
+                    ) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The (encoder, decoder) depths of a baseline with `latent_dim` units:
     the per-unit depths (None: the PCA-AE's) times `latent_dim`, checked."""
     enc = _check_depths("encoder_depths", encoder_depths if encoder_depths is not None
@@ -53,7 +63,8 @@ def baseline_depths(latent_dim, image_size, encoder_depths=None, decoder_depths=
     return tuple(latent_dim * d for d in enc), tuple(latent_dim * d for d in dec)
 
 
-def built(model, image_size, weights=None):
+def built(model: Autoencoder, image_size: int,
+          weights: PathLike | None = None) -> Autoencoder:
     """`model` built for `image_size` images, with `weights` (a path) loaded."""
     model.build((None, image_size, image_size, 1))
     if weights is not None:

@@ -10,6 +10,8 @@ encoder's) ending in `2 * latent_dim` numbers read as (mu, log_var), a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import keras
 
 from geomae_tf import validation
@@ -18,9 +20,15 @@ from geomae_tf.models.autoencoder import Autoencoder
 from geomae_tf.models.pca.pca_autoencoder import conv_decoder, conv_encoder
 from geomae_tf.models.pca.plain_autoencoder import baseline_depths, built
 
+if TYPE_CHECKING:
+    from geomae_tf.types import PathLike
 
-def vae(latent_dim=3, beta=1.0, image_size=64, encoder_depths=None, decoder_depths=None,
-        output_activation="sigmoid", seed=None, weights=None, name=None):
+
+def vae(latent_dim: int = 3, beta: float = 1.0, image_size: int = 64,
+        encoder_depths: tuple[int, ...] | list[int] | None = None,
+        decoder_depths: tuple[int, ...] | list[int] | None = None,
+        output_activation: str = "sigmoid", seed: int | None = None,
+        weights: PathLike | None = None, name: str | None = None) -> Autoencoder:
     """Builds a VAE (`beta = 1`) or a beta-VAE (`beta > 1`) with the PCA-AE's shapes.
 
     The loss `model.fit` minimises is the reconstruction loss (mean over the

@@ -8,7 +8,8 @@ from geomae_tf.layers.dirac_position_encoder import DiracPositionEncoder, check_
 from geomae_tf.models.position.position_encoder import check_length
 
 
-def dirac_position_network(n=64, scale=1.0, inverted=False, name="dirac_position_network"):
+def dirac_position_network(n: int = 64, scale: float = 1.0, inverted: bool = False,
+                           name: str = "dirac_position_network") -> keras.Model:
     """The linear network E of section 5: b [1, 2, 1] and subsampling, log2(n) times.
 
     No bias, no non-linearity, no trainable weight. E(delta_a) = b^L (2^L - a)

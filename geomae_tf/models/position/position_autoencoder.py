@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import keras
 
 from geomae_tf import validation
@@ -10,6 +12,11 @@ from geomae_tf.models.position.position_decoder import (PAPER_DEPTHS, check_dept
                                                         decoder_layers)
 from geomae_tf.models.position.position_encoder import (ALPHA, POOLINGS, check_length,
                                                         encoder_layers)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from geomae_tf.types import ArrayLike, PathLike
 
 
 @keras.saving.register_keras_serializable(package="geomae_tf")
@@ -25,29 +32,30 @@ class PositionAutoencoder(Autoencoder):
     """
 
     @property
-    def image_shape(self):
+    def image_shape(self) -> tuple[int, ...]:
         """`(n, 1)`: the signals this autoencoder takes."""
         return tuple(self.encoder.inputs[0].shape[1:])
 
-    def encode(self, signals, batch_size=256):
+    def encode(self, signals: ArrayLike, batch_size: int = 256) -> np.ndarray:
         """Codes of `signals` `(N, n, 1)` as a numpy array `(N, 1)`."""
         signals = validation.check_signals(signals, length=self.image_shape[0])
         return self._apply(self.encoder, signals, batch_size)
 
-    def decode(self, z, batch_size=256):
+    def decode(self, z: ArrayLike, batch_size: int = 256) -> np.ndarray:
         """Signals decoded from codes `z` shaped `(N, latent_dim)`."""
         z = validation.check_codes(z, latent_dim=self.latent_dim)
         return self._apply(self.decoder, z, batch_size)
 
-    def reconstruct(self, signals, batch_size=256):
+    def reconstruct(self, signals: ArrayLike, batch_size: int = 256) -> np.ndarray:
         """D(E(signals)) as a numpy array."""
         signals = validation.check_signals(signals, length=self.image_shape[0])
         return self._apply(self, signals, batch_size)
 
 
-def position_autoencoder(n=64, depths=PAPER_DEPTHS, use_bias=True, pooling="strided",
-                         alpha=ALPHA, upsampling="zeros", weights=None,
-                         name="position_autoencoder"):
+def position_autoencoder(n: int = 64, depths: tuple[int, ...] | list[int] = PAPER_DEPTHS,
+                         use_bias: bool = True, pooling: str = "strided", alpha: float = ALPHA,
+                         upsampling: str = "zeros", weights: PathLike | None = None,
+                         name: str = "position_autoencoder") -> PositionAutoencoder:
     """Builds an autoencoder of Diracs with a 1-D code (the paper's section 5.3 set-up).
 
     The encoder is `position_encoder`'s (one channel per level, 3-tap

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import keras
 
 from geomae_tf import validation
 from geomae_tf.models.position.position_encoder import ALPHA, check_length
+
+if TYPE_CHECKING:
+    from geomae_tf.types import PathLike, Tensor
 
 #: Filter depths of section 5.4: the code (1), then the hidden layers; the output has 1.
 PAPER_DEPTHS = (1, 2, 4, 4, 4, 8)
 UPSAMPLINGS = ("nearest", "zeros")
 
 
-def check_depths(depths, n):
+def check_depths(depths: tuple[int, ...] | list[int], n: int) -> tuple[int, ...]:
     """`depths` as a tuple of positive ints starting with 1, one per halving of n."""
     if not isinstance(depths, (list, tuple)) or not depths:
         raise ValueError(f"`depths` must be a non-empty tuple of positive ints. "
@@ -28,7 +34,8 @@ def check_depths(depths, n):
     return depths
 
 
-def decoder_layers(x, depths, use_bias=True, upsampling="zeros", alpha=ALPHA, prefix="dec"):
+def decoder_layers(x: Tensor, depths: Sequence[int], use_bias: bool = True,
+                   upsampling: str = "zeros", alpha: float = ALPHA, prefix: str = "dec") -> Tensor:
     """Upsamples a code (N, 1, 1) to a signal (N, 2 ** len(depths), 1).
 
     One level per entry of `depths`: upsampling by 2, 3-tap convolution (to
@@ -49,8 +56,10 @@ def decoder_layers(x, depths, use_bias=True, upsampling="zeros", alpha=ALPHA, pr
     return x
 
 
-def position_decoder(n=64, depths=PAPER_DEPTHS, use_bias=True, upsampling="zeros",
-                     alpha=ALPHA, normalize_input=True, weights=None, name="position_decoder"):
+def position_decoder(n: int = 64, depths: tuple[int, ...] | list[int] = PAPER_DEPTHS,
+                     use_bias: bool = True, upsampling: str = "zeros", alpha: float = ALPHA,
+                     normalize_input: bool = True, weights: PathLike | None = None,
+                     name: str = "position_decoder") -> keras.Model:
     """Builds the 1-D position decoder of JMIV 2020, section 5.4.
 
     From a scalar position a (sample units, 0 .. n - 1) to a signal of

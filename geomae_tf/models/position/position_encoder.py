@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import keras
 
 from geomae_tf import validation
+
+if TYPE_CHECKING:
+    from geomae_tf.types import PathLike, Tensor
 
 #: Leaky ReLU slope of eq. (2).
 ALPHA = 0.2
 POOLINGS = ("strided", "max")
 
 
-def check_length(n):
+def check_length(n: int) -> int:
     """`n` as a power of two >= 2 (one level halves the length)."""
     n = validation.check_int("n", n, minimum=2)
     if n & (n - 1):
@@ -22,7 +26,8 @@ def check_length(n):
     return n
 
 
-def encoder_layers(x, n, use_bias=True, pooling="strided", alpha=ALPHA, prefix="enc"):
+def encoder_layers(x: Tensor, n: int, use_bias: bool = True, pooling: str = "strided",
+                   alpha: float = ALPHA, prefix: str = "enc") -> Tensor:
     """Applies the log2(n) one-channel levels to `x` (n, 1); returns (N, 1).
 
     "strided": zero padding on the left by one, then a 3-tap convolution
@@ -48,8 +53,10 @@ def encoder_layers(x, n, use_bias=True, pooling="strided", alpha=ALPHA, prefix="
     return x
 
 
-def position_encoder(n=64, supervised=True, use_bias=True, pooling="strided", alpha=ALPHA,
-                     output_scale=1.0, output_offset=0.0, weights=None, name=None):
+def position_encoder(n: int = 64, supervised: bool = True, use_bias: bool = True,
+                     pooling: str = "strided", alpha: float = ALPHA, output_scale: float = 1.0,
+                     output_offset: float = 0.0, weights: PathLike | None = None,
+                     name: str | None = None) -> keras.Model:
     """Builds the 1-D position encoder of JMIV 2020, section 5.3.
 
     One channel per layer ("Depths (position) 1 1 1 1 1 1 1", Figure 1),
