@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from geomae_tf.models.atomic.atomic_autoencoder import atomic_autoencoder as _atomic
 from geomae_tf.models.disk.disk_autoencoder import disk_autoencoder as _disk
@@ -19,6 +20,9 @@ from geomae_tf.models.position.position_encoder import position_encoder as _posi
 from geomae_tf.zoo.presets import ENTRIES
 from geomae_tf.zoo.weights import (available_entries, entry_config, entry_dir,
                                    entry_versions, factory_arguments)
+
+if TYPE_CHECKING:
+    import keras
 
 
 def _architecture_of_weights(factory):
@@ -56,7 +60,7 @@ FACTORIES = {
 }
 
 
-def load(entry, version=None):
+def load(entry: str, version: int | None = None) -> keras.Model:
     """The trained Keras model of zoo entry `entry` (its latest version).
 
     Args:

@@ -13,13 +13,20 @@ import inspect
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from geomae_tf import validation
 from geomae_tf.zoo.presets import ENTRIES
 
+if TYPE_CHECKING:
+    import keras
 
-def search_roots():
+    from geomae_tf.types import PathLike
+
+
+def search_roots() -> list[Path]:
     """The folders searched for `<entry>/<version>/`, in order."""
     roots = []
     if os.environ.get("GEOMAE_SAVED_MODELS"):
@@ -35,14 +42,14 @@ def search_roots():
     return roots
 
 
-def check_entry(entry):
+def check_entry(entry: str) -> str:
     if entry not in ENTRIES:
         raise ValueError(f"`entry` must be one of the zoo's entries {sorted(ENTRIES)}. "
                          f"Received: entry={entry!r}")
     return entry
 
 
-def entry_versions(entry):
+def entry_versions(entry: str) -> dict[Path, list[int]]:
     """`{root: [versions]}`: the trained versions of `entry` in each search root."""
     check_entry(entry)
     found = {}
@@ -54,7 +61,7 @@ def entry_versions(entry):
     return found
 
 
-def entry_dir(entry, version=None):
+def entry_dir(entry: str, version: int | None = None) -> Path:
     """The folder of the latest (or the given) version of a trained entry.
 
     The first search root that has the entry is used (see `search_roots`).
@@ -84,7 +91,7 @@ def entry_dir(entry, version=None):
         f"{ENTRIES[entry]['recipe']} --publish`.")
 
 
-def available_entries():
+def available_entries() -> list[str]:
     """The zoo entries that have trained weights on this machine."""
     found = []
     for entry in ENTRIES:
@@ -96,13 +103,13 @@ def available_entries():
     return found
 
 
-def entry_config(entry, version=None):
+def entry_config(entry: str, version: int | None = None) -> dict[str, Any]:
     """The `<entry>.json` written by the export (factory, arguments, metrics)."""
     folder = entry_dir(entry, version)
     return json.loads((folder / f"{entry}.json").read_text())
 
 
-def weights_config(weights):
+def weights_config(weights: PathLike) -> tuple[str, dict[str, Any]] | None:
     """`(source, config)` of saved weights, or None when nothing says how they were built.
 
     A zoo entry's `<entry>.json`, or for a path `<dir>/<name>.weights.h5` the
@@ -139,7 +146,8 @@ def _call_text(factory_name, arguments):
     return f"{factory_name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})"
 
 
-def factory_arguments(factory, args=(), kwargs=None):
+def factory_arguments(factory: Callable[..., Any], args: tuple[Any, ...] = (),
+                      kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
     """The arguments to call `factory` with so that its `weights` fit.
 
     When `weights` (a zoo entry or a `.weights.h5` with its `.json` beside
@@ -188,7 +196,7 @@ def factory_arguments(factory, args=(), kwargs=None):
     return {**saved, **explicit}
 
 
-def load_weights_into(model, weights):
+def load_weights_into(model: keras.Model, weights: PathLike) -> keras.Model:
     """Loads `weights` (a zoo entry name or a `.weights.h5` path) into `model`.
 
     Raises:
