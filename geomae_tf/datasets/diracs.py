@@ -17,10 +17,15 @@ Three ways to pair them for `model.fit` (`task`):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import tensorflow as tf
 
 from geomae_tf import validation
+
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike
 
 LENGTH = 64
 N_TRAIN = 4096
@@ -32,7 +37,7 @@ def _check_length(length):
     return validation.check_int("length", length, minimum=2)
 
 
-def triangular_diracs(positions, length=LENGTH):
+def triangular_diracs(positions: ArrayLike, length: int = LENGTH) -> np.ndarray:
     """Numpy triangular Diracs y_a(t) = max(0, 1 - |t - a|) (eq. 19).
 
     At an integer position a this is the one-hot vector delta_a.
@@ -51,7 +56,7 @@ def triangular_diracs(positions, length=LENGTH):
     return signals.astype(np.float32)[..., None]
 
 
-def render_diracs(positions, length=LENGTH):
+def render_diracs(positions: tf.Tensor | ArrayLike, length: int = LENGTH) -> tf.Tensor:
     """The TensorFlow version of `triangular_diracs`, vectorised over the batch."""
     length = _check_length(length)
     positions = tf.cast(tf.reshape(positions, [-1, 1]), tf.float32)
@@ -59,7 +64,7 @@ def render_diracs(positions, length=LENGTH):
     return tf.maximum(0.0, 1.0 - tf.abs(t - positions))[..., None]
 
 
-def onehots(length=LENGTH):
+def onehots(length: int = LENGTH) -> tuple[np.ndarray, np.ndarray]:
     """Every one-hot vector of length n, in order of position: (n, n, 1), and positions."""
     length = _check_length(length)
     return np.eye(length, dtype=np.float32)[..., None], np.arange(length, dtype=np.float32)
@@ -77,7 +82,8 @@ def _check_positions(positions, length):
     return positions
 
 
-def sample_positions(n, seed=0, mode="onehot", length=LENGTH):
+def sample_positions(n: int, seed: int = 0, mode: str = "onehot",
+                     length: int = LENGTH) -> np.ndarray:
     """`n` seeded positions: integers 0 .. n - 1 (onehot) or U(0, n - 1) (continuous).
 
     Returns:
@@ -92,7 +98,8 @@ def sample_positions(n, seed=0, mode="onehot", length=LENGTH):
     return rng.uniform(0.0, length - 1, size=n).astype(np.float32)
 
 
-def make_diracs(n, seed=0, mode="onehot", length=LENGTH):
+def make_diracs(n: int, seed: int = 0, mode: str = "onehot",
+                length: int = LENGTH) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """A seeded numpy set of Diracs with their positions.
 
     Args:
@@ -117,8 +124,9 @@ def _pairs(task):
     return lambda positions, signals: (signals, signals)
 
 
-def training_dataset(batch_size=64, mode="onehot", task="encode", seed=0, n_train=N_TRAIN,
-                     length=LENGTH, stream=False):
+def training_dataset(batch_size: int = 64, mode: str = "onehot", task: str = "encode",
+                     seed: int = 0, n_train: int = N_TRAIN, length: int = LENGTH,
+                     stream: bool = False) -> tf.data.Dataset:
     """The `tf.data` pipeline of training pairs for `model.fit`.
 
     Args:

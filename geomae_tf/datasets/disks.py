@@ -24,6 +24,8 @@ Two kinds of training data (section 4.4, eq. 11-12):
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
@@ -31,6 +33,9 @@ from scipy import special
 
 from geomae_tf import validation
 from geomae_tf.datasets import sampling
+
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike
 
 IMAGE_SIZE = 64
 RADIUS_RANGE = (0.0, 32.0)
@@ -59,14 +64,15 @@ def _check_common(image_size, sigma):
     return image_size, sigma
 
 
-def pixel_distances(image_size):
+def pixel_distances(image_size: int) -> np.ndarray:
     """Distance of every pixel centre to the image centre, shape (H, W)."""
     c = (image_size - 1) / 2.0
     i = np.arange(image_size) - c
     return np.sqrt(i[:, None] ** 2 + i[None, :] ** 2).astype(np.float32)
 
 
-def render_disks(radii, image_size=IMAGE_SIZE, sigma=SIGMA):
+def render_disks(radii: tf.Tensor | ArrayLike, image_size: int = IMAGE_SIZE,
+                 sigma: float = SIGMA) -> tf.Tensor:
     """Renders centred blurred disks in TensorFlow (vectorised over the batch).
 
     Args:
@@ -96,8 +102,9 @@ def render_disks(radii, image_size=IMAGE_SIZE, sigma=SIGMA):
     return ((1 - fv) * top + fv * bottom)[..., None]
 
 
-def render_disks_monte_carlo(radii, image_size=IMAGE_SIZE, sigma=SIGMA, n_samples=1024,
-                             seed=0):
+def render_disks_monte_carlo(radii: ArrayLike, image_size: int = IMAGE_SIZE,
+                             sigma: float = SIGMA, n_samples: int = 1024,
+                             seed: int = 0) -> np.ndarray:
     """Renders blurred disks by the Monte Carlo procedure of appendix A (eq. 21).
 
     Each pixel t takes the mean of 1_{B_r}(t + xi_i) over `n_samples` Gaussian
@@ -133,7 +140,10 @@ def render_disks_monte_carlo(radii, image_size=IMAGE_SIZE, sigma=SIGMA, n_sample
     return out[..., None]
 
 
-def sample_radii(n, seed=0, radius_range=RADIUS_RANGE, exclude=(), max_radius=None):
+def sample_radii(n: int, seed: int = 0,
+                 radius_range: tuple[float, float] | list[float] = RADIUS_RANGE,
+                 exclude: Iterable[tuple[float, float] | list[float]] | None = (),
+                 max_radius: float | None = None) -> np.ndarray:
     """`n` seeded radii, uniform on `radius_range` less the `exclude` bands.
 
     `max_radius` (JMIV 2020, section 4.4, Figure 5: R = 18) is a shorthand for
@@ -159,8 +169,11 @@ def _intervals(radius_range, exclude, max_radius):
     return sampling.allowed_intervals(low, high, exclude)
 
 
-def make_disks(n, seed=0, image_size=IMAGE_SIZE, sigma=SIGMA, radius_range=RADIUS_RANGE,
-               exclude=(), max_radius=None, renderer="exact", n_samples=1024):
+def make_disks(n: int, seed: int = 0, image_size: int = IMAGE_SIZE, sigma: float = SIGMA,
+               radius_range: tuple[float, float] | list[float] = RADIUS_RANGE,
+               exclude: Iterable[tuple[float, float] | list[float]] | None = (),
+               max_radius: float | None = None, renderer: str = "exact",
+               n_samples: int = 1024) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """A seeded numpy set of disks with its ground-truth radii.
 
     Args:
@@ -182,9 +195,12 @@ def make_disks(n, seed=0, image_size=IMAGE_SIZE, sigma=SIGMA, radius_range=RADIU
     return images, {"radius": radii}
 
 
-def training_dataset(batch_size=300, mode="fixed", seed=0, n_train=N_TRAIN,
-                     image_size=IMAGE_SIZE, sigma=SIGMA, radius_range=RADIUS_RANGE,
-                     exclude=(), max_radius=None):
+def training_dataset(batch_size: int = 300, mode: str = "fixed", seed: int = 0,
+                     n_train: int = N_TRAIN, image_size: int = IMAGE_SIZE,
+                     sigma: float = SIGMA,
+                     radius_range: tuple[float, float] | list[float] = RADIUS_RANGE,
+                     exclude: Iterable[tuple[float, float] | list[float]] | None = (),
+                     max_radius: float | None = None) -> tf.data.Dataset:
     """The `tf.data` pipeline of (image, image) batches for `model.fit`.
 
     Rendering happens inside the pipeline, vectorised over each batch, in a

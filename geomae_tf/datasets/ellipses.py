@@ -29,11 +29,15 @@ Two kinds of training data:
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
 from geomae_tf import validation
+
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike
 
 IMAGE_SIZE = 64
 SEMI_AXIS_RANGE = (2.0, 32.0)
@@ -86,8 +90,9 @@ def _lattice(image_size, sigma, supersample):
     return x, y, weights, step
 
 
-def render_ellipses(a, b, rotation, image_size=IMAGE_SIZE, sigma=SIGMA,
-                    supersample=SUPERSAMPLE):
+def render_ellipses(a: tf.Tensor | ArrayLike, b: tf.Tensor | ArrayLike,
+                    rotation: tf.Tensor | ArrayLike, image_size: int = IMAGE_SIZE,
+                    sigma: float = SIGMA, supersample: int = SUPERSAMPLE) -> tf.Tensor:
     """Renders centred blurred filled ellipses in TensorFlow (vectorised).
 
     Args:
@@ -126,8 +131,9 @@ def render_ellipses(a, b, rotation, image_size=IMAGE_SIZE, sigma=SIGMA,
     return tf.clip_by_value(out, 0.0, 1.0)
 
 
-def render_ellipses_monte_carlo(a, b, rotation, image_size=IMAGE_SIZE, sigma=SIGMA,
-                                n_samples=1024, seed=0):
+def render_ellipses_monte_carlo(a: ArrayLike, b: ArrayLike, rotation: ArrayLike,
+                                image_size: int = IMAGE_SIZE, sigma: float = SIGMA,
+                                n_samples: int = 1024, seed: int = 0) -> np.ndarray:
     """Renders blurred ellipses by Monte Carlo (JMIV 2020 appendix A, eq. 21).
 
     Each pixel t takes the mean of 1_E(t + xi_k) over `n_samples` Gaussian
@@ -169,7 +175,10 @@ def render_ellipses_monte_carlo(a, b, rotation, image_size=IMAGE_SIZE, sigma=SIG
     return out[..., None]
 
 
-def sample_factors(n, seed=0, semi_axis_range=SEMI_AXIS_RANGE, rotation_range=ROTATION_RANGE):
+def sample_factors(n: int, seed: int = 0,
+                   semi_axis_range: tuple[float, float] | list[float] = SEMI_AXIS_RANGE,
+                   rotation_range: tuple[float, float] | list[float] = ROTATION_RANGE
+                   ) -> dict[str, np.ndarray]:
     """`n` seeded factors: {"a", "b", "rotation"} (float32 arrays), all uniform."""
     n = validation.check_int("n", n, minimum=1)
     lo, hi = _check_range("semi_axis_range", semi_axis_range, minimum=0.5)
@@ -180,9 +189,11 @@ def sample_factors(n, seed=0, semi_axis_range=SEMI_AXIS_RANGE, rotation_range=RO
             "rotation": rng.uniform(rlo, rhi, n).astype(np.float32)}
 
 
-def make_ellipses(n, seed=0, image_size=IMAGE_SIZE, sigma=SIGMA,
-                  semi_axis_range=SEMI_AXIS_RANGE, rotation_range=ROTATION_RANGE,
-                  renderer="exact", n_samples=1024, supersample=SUPERSAMPLE):
+def make_ellipses(n: int, seed: int = 0, image_size: int = IMAGE_SIZE, sigma: float = SIGMA,
+                  semi_axis_range: tuple[float, float] | list[float] = SEMI_AXIS_RANGE,
+                  rotation_range: tuple[float, float] | list[float] = ROTATION_RANGE,
+                  renderer: str = "exact", n_samples: int = 1024,
+                  supersample: int = SUPERSAMPLE) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """A seeded numpy set of ellipses with its ground-truth factors.
 
     Args:
@@ -210,9 +221,12 @@ def make_ellipses(n, seed=0, image_size=IMAGE_SIZE, sigma=SIGMA,
     return images, factors
 
 
-def training_dataset(batch_size=512, mode="fixed", seed=0, n_train=N_TRAIN,
-                     image_size=IMAGE_SIZE, sigma=SIGMA, semi_axis_range=SEMI_AXIS_RANGE,
-                     rotation_range=ROTATION_RANGE, supersample=SUPERSAMPLE):
+def training_dataset(batch_size: int = 512, mode: str = "fixed", seed: int = 0,
+                     n_train: int = N_TRAIN, image_size: int = IMAGE_SIZE,
+                     sigma: float = SIGMA,
+                     semi_axis_range: tuple[float, float] | list[float] = SEMI_AXIS_RANGE,
+                     rotation_range: tuple[float, float] | list[float] = ROTATION_RANGE,
+                     supersample: int = SUPERSAMPLE) -> tf.data.Dataset:
     """The `tf.data` pipeline of (image, image) batches for `model.fit`.
 
     Rendering happens inside the pipeline, vectorised over chunks of 64

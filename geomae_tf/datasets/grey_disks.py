@@ -10,11 +10,16 @@ factors are kept: `radius` and `grey`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import tensorflow as tf
 
 from geomae_tf import validation
 from geomae_tf.datasets import disks
+
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike
 
 IMAGE_SIZE = 64
 RADIUS_RANGE = (2.0, 30.0)
@@ -34,7 +39,8 @@ def _check_range(name, value, low_bound, high_bound=None):
     return float(value[0]), float(value[1])
 
 
-def render_grey_disks(radii, greys, image_size=IMAGE_SIZE, sigma=SIGMA):
+def render_grey_disks(radii: tf.Tensor | ArrayLike, greys: tf.Tensor | ArrayLike,
+                      image_size: int = IMAGE_SIZE, sigma: float = SIGMA) -> tf.Tensor:
     """Renders centred blurred disks of grey level `greys` (TensorFlow, vectorised).
 
     Args:
@@ -50,7 +56,10 @@ def render_grey_disks(radii, greys, image_size=IMAGE_SIZE, sigma=SIGMA):
     return disks.render_disks(radii, image_size, sigma) * greys
 
 
-def sample_factors(n, seed=0, radius_range=RADIUS_RANGE, grey_range=GREY_RANGE):
+def sample_factors(n: int, seed: int = 0,
+                   radius_range: tuple[float, float] | list[float] = RADIUS_RANGE,
+                   grey_range: tuple[float, float] | list[float] = GREY_RANGE
+                   ) -> dict[str, np.ndarray]:
     """`n` seeded factors {"radius", "grey"}, both uniform (float32 arrays)."""
     n = validation.check_int("n", n, minimum=1)
     rlo, rhi = _check_range("radius_range", radius_range, 0.0)
@@ -60,8 +69,11 @@ def sample_factors(n, seed=0, radius_range=RADIUS_RANGE, grey_range=GREY_RANGE):
             "grey": rng.uniform(glo, ghi, n).astype(np.float32)}
 
 
-def make_grey_disks(n, seed=0, image_size=IMAGE_SIZE, sigma=SIGMA, radius_range=RADIUS_RANGE,
-                    grey_range=GREY_RANGE, renderer="exact", n_samples=1024):
+def make_grey_disks(n: int, seed: int = 0, image_size: int = IMAGE_SIZE, sigma: float = SIGMA,
+                    radius_range: tuple[float, float] | list[float] = RADIUS_RANGE,
+                    grey_range: tuple[float, float] | list[float] = GREY_RANGE,
+                    renderer: str = "exact",
+                    n_samples: int = 1024) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """A seeded numpy set of grey disks with its ground-truth factors.
 
     Args:
@@ -84,9 +96,12 @@ def make_grey_disks(n, seed=0, image_size=IMAGE_SIZE, sigma=SIGMA, radius_range=
     return images, factors
 
 
-def training_dataset(batch_size=512, mode="fixed", seed=0, n_train=N_TRAIN,
-                     image_size=IMAGE_SIZE, sigma=SIGMA, radius_range=RADIUS_RANGE,
-                     grey_range=GREY_RANGE):
+def training_dataset(batch_size: int = 512, mode: str = "fixed", seed: int = 0,
+                     n_train: int = N_TRAIN, image_size: int = IMAGE_SIZE,
+                     sigma: float = SIGMA,
+                     radius_range: tuple[float, float] | list[float] = RADIUS_RANGE,
+                     grey_range: tuple[float, float] | list[float] = GREY_RANGE
+                     ) -> tf.data.Dataset:
     """The `tf.data` pipeline of (image, image) batches for `model.fit`.
 
     Args:

