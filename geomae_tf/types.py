@@ -15,6 +15,6 @@ from numpy.typing import ArrayLike
 #: A backend tensor, or anything `keras.ops` converts (numpy arrays included).
 Tensor = Any
 #: A file or folder path.
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = Union[str, os.PathLike]
 
 __all__ = ["ArrayLike", "PathLike", "Tensor"]

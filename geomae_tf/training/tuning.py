@@ -47,6 +47,7 @@ grid is done the chief writes the table and plot.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import socket
@@ -137,6 +138,12 @@ def band_disks(n: int, band: Sequence[float], seed: int, image_size: int = disks
     return images
 
 
+def _synchronized(method: Callable) -> Callable:
+    """`keras_tuner.synchronized` (one oracle call at a time, across threads and
+    processes), keeping the method's name, docstring and signature."""
+    return functools.wraps(method)(kt.synchronized(method))
+
+
 class LambdaGridOracle(kt.Oracle):
     """Tries each lambda once, smallest first; its only state is its trials.
 
@@ -161,7 +168,7 @@ class LambdaGridOracle(kt.Oracle):
                 return {"status": kt_trial.TrialStatus.RUNNING, "values": {"lam": lam}}
         return {"status": kt_trial.TrialStatus.STOPPED, "values": None}
 
-    @kt.synchronized
+    @_synchronized
     def create_trial(self, tuner_id: str) -> kt_trial.Trial:
         """As `keras_tuner.Oracle.create_trial`, but a tuner that would be stopped
         while other tuners still run trials is told to wait (IDLE): a trial of a
@@ -173,12 +180,12 @@ class LambdaGridOracle(kt.Oracle):
             trial.status = kt_trial.TrialStatus.IDLE
         return trial
 
-    @kt.synchronized
+    @_synchronized
     def end_trial(self, trial: kt_trial.Trial) -> None:
         super().end_trial(trial)
         self.save()   # Keras Tuner saves before it forgets the ongoing trial
 
-    @kt.synchronized
+    @_synchronized
     def release_tuner(self, tuner_id: str) -> kt_trial.Trial | None:
         """Forgets a lost tuner; its ongoing trial (returned, or None) goes back to
         the queue, to be run by the next tuner that asks for a trial."""
