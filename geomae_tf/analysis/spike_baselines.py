@@ -104,9 +104,9 @@ def local_maxima(image: ArrayLike, threshold: float = DETECTION_THRESHOLD) -> np
         float array (P, 3) of detections `(row, column, amplitude)`: the peak
         pixel and its value, brightest first.
 
-    Example:
-    >>> images, truth = spikes.make_spikes(1, seed=0)
-    >>> local_maxima(images[0])[:, :2]   # close to truth["positions"][0]
+    Examples:
+        >>> images, truth = spikes.make_spikes(1, seed=0)
+        >>> local_maxima(images[0])[:, :2]   # close to truth["positions"][0]
     """
     image = _check_image(image)
     threshold = validation.check_float("threshold", threshold)

@@ -90,8 +90,8 @@ def sample_spikes(batch_size: int, seed: tf.Tensor | Sequence[int],
 
     Returns:
         (positions (B, max_spikes, 2) float32 (0 where inactive),
-         amplitudes (B, max_spikes) float32 (0 where inactive),
-         counts (B,) int32).
+            amplitudes (B, max_spikes) float32 (0 where inactive),
+            counts (B,) int32).
     """
     (image_size, sigma, (a_low, a_high), min_spikes, max_spikes, min_separation,
      border) = _check_args(image_size, sigma, amplitude_range, min_spikes, max_spikes,

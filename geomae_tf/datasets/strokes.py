@@ -80,7 +80,7 @@ def sample_strokes(batch_size: int, seed: tf.Tensor | Sequence[int], image_size:
 
     Returns:
         (control_points (B, max_strokes, 3, 2) float32 (P0, P1, P2 as
-         `(row, column)`; 0 where inactive), counts (B,) int32).
+            `(row, column)`; 0 where inactive), counts (B,) int32).
     """
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 5)
     shape = [batch_size, max_strokes]

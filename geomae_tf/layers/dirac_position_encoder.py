@@ -78,11 +78,11 @@ class DiracPositionEncoder(keras.layers.Layer):
             Defaults to 1.
         **kwargs: passed to `keras.layers.Layer`.
 
-    Example:
-    >>> from geomae_tf.layers.dirac_position_encoder import DiracPositionEncoder
-    >>> layer = DiracPositionEncoder(levels=3)
-    >>> layer(np.eye(8, dtype="float32")[:, :, None])[:, 0, 0]
-    [8., 7., 6., 5., 4., 3., 2., 1.]
+    Examples:
+        >>> from geomae_tf.layers.dirac_position_encoder import DiracPositionEncoder
+        >>> layer = DiracPositionEncoder(levels=3)
+        >>> layer(np.eye(8, dtype="float32")[:, :, None])[:, 0, 0]
+        [8., 7., 6., 5., 4., 3., 2., 1.]
     """
 
     def __init__(self, levels: int = 6, scale: float = 1.0, **kwargs: Any) -> None:

@@ -41,11 +41,11 @@ class DiracPositionEncoder2D(keras.layers.Layer):
     Input shape: `(N, H, W, C)`. Output shape: `(N, H / 2^L, W / 2^L, 2 C)`:
     the C row codes, then the C column codes.
 
-    Example:
-    >>> image = np.zeros((1, 8, 8, 1), "float32"); image[0, 2, 5, 0] = 1
-    >>> from geomae_tf.layers.dirac_position_encoder_2d import DiracPositionEncoder2D
-    >>> DiracPositionEncoder2D(levels=3)(image)[0, 0, 0]
-    [6., 3.]
+    Examples:
+        >>> image = np.zeros((1, 8, 8, 1), "float32"); image[0, 2, 5, 0] = 1
+        >>> from geomae_tf.layers.dirac_position_encoder_2d import DiracPositionEncoder2D
+        >>> DiracPositionEncoder2D(levels=3)(image)[0, 0, 0]
+        [6., 3.]
     """
 
     def __init__(self, levels: int = 6, scale: float = 1.0, **kwargs: Any) -> None:

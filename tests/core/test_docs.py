@@ -79,5 +79,6 @@ def test_api_reference_builds_without_warnings(tmp_path):
                             cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     api = (tmp_path / "site" / "api" / "index.html").read_text()
-    for name in ("geomae_tf.zoo.load", "export_saved_model", "render_card"):
+    for name in ("geomae_tf.zoo.load", "export_saved_model", "render_card", "AtomicDecoder",
+                 "CodeRefinement", "atomic_autoencoder", "make_spikes", "load_recipe"):
         assert name in api
