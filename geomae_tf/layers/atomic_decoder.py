@@ -36,6 +36,9 @@ class AtomicDecoder(keras.layers.Layer):
         z: tensor `(N, k * d0)`. The codes.
         return_atoms: bool. If True, return the k atoms `(N, k, ...)`
             instead of their sum `(N, ...)`. Defaults to False.
+        block_mask: None or tensor `(N, k)`. Weights of the atoms: block i of
+            image n contributes `block_mask[n, i] * g(z_i)` (0 switches a
+            block off, as `refine_codes` does). Defaults to None (all 1).
 
     Example:
     >>> g = keras.Sequential([keras.Input((3,)), keras.layers.Dense(64),
@@ -80,13 +83,17 @@ class AtomicDecoder(keras.layers.Layer):
         spec = self.block.compute_output_spec(keras.KerasTensor((None, self.d0)))
         return tuple(spec.shape[1:])
 
-    def call(self, z: Tensor, return_atoms: bool = False) -> Tensor:
+    def call(self, z: Tensor, return_atoms: bool = False,
+             block_mask: Tensor | None = None) -> Tensor:
         blocks = ops.reshape(z, (-1, self.d0))                  # (N * k, d0)
         images = self.block(blocks)                             # (N * k, ...)
         atom_shape = tuple(images.shape[1:])
         if any(dim is None for dim in atom_shape):
             atom_shape = self._atom_shape()
         atoms = ops.reshape(images, (-1, self.k) + atom_shape)  # (N, k, ...)
+        if block_mask is not None:
+            block_mask = ops.cast(block_mask, atoms.dtype)
+            atoms = atoms * ops.reshape(block_mask, (-1, self.k) + (1,) * len(atom_shape))
         if return_atoms:
             return atoms
         return ops.sum(atoms, axis=1)
@@ -95,8 +102,9 @@ class AtomicDecoder(keras.layers.Layer):
         input_shape = self._check_input_shape(input_shape)
         return (input_shape[0],) + self._atom_shape()
 
-    def compute_output_spec(self, z: keras.KerasTensor,
-                            return_atoms: bool = False) -> keras.KerasTensor:
+    def compute_output_spec(self, z: keras.KerasTensor, return_atoms: bool = False,
+                            block_mask: keras.KerasTensor | None = None
+                            ) -> keras.KerasTensor:
         shape = self._check_input_shape(z.shape)
         atom_shape = self._atom_shape()
         if return_atoms:

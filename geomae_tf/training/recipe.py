@@ -53,7 +53,12 @@ TRAINING_DEFAULTS = {
     "lr_schedule": "constant",
     "beta_1": 0.9,
     "dtype_policy": "float32",
+    "init": None,
+    "refined": None,
 }
+#: `init`: None, or a zoo entry name or `.weights.h5` path whose weights the
+#: model starts from (fine-tuning). `refined`: the options of the "refined"
+#: trainer (`[training.refined]`, see `geomae_tf.training.refined`).
 #: Learning-rate schedules: "constant", or "cosine" (keras.optimizers.schedules.
 #: CosineDecay: to 1% of the rate over the whole run; with the progressive
 #: trainer, to 5% within each stage, each stage having its own optimizer).
@@ -196,6 +201,16 @@ def load_recipe(path: PathLike) -> Recipe:
         if beta_1 >= 1.0:
             raise ValueError(f"`training.beta_1` must be in [0, 1) (Adam's first-moment "
                              f"decay). Received: beta_1={beta_1!r}")
+        if training["init"] is not None and not isinstance(training["init"], str):
+            raise ValueError(f"`training.init` must be a zoo entry name or a .weights.h5 "
+                             f"path to start from. Received: init={training['init']!r}")
+        if training["refined"] is not None:
+            if training["trainer"] != "refined":
+                raise ValueError(f"[training.refined] needs trainer = \"refined\". Received: "
+                                 f"trainer={training['trainer']!r}")
+            from geomae_tf.training.refined import check_options
+
+            check_options(training["refined"])
         validation.check_choice("training.dtype_policy", training["dtype_policy"],
                                 set(DTYPE_POLICIES))
         if training["dtype_policy"] != "float32" and training["trainer"] != "fit":

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 #: Trainers other than plain `model.fit`, as "module:function" (see analysis.resolve).
 TRAINERS = {
     "progressive": "geomae_tf.training.progressive:fit_recipe",
+    "refined": "geomae_tf.training.refined:fit_recipe",
 }
 
 
@@ -436,6 +437,10 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
     parallel = distribute.distribution(devices)
     with distribute.scope(parallel):
         model = build_model(recipe, recipe.training["dtype_policy"])
+        if recipe.training["init"]:  # fine-tuning: start from a trained entry's weights
+            from geomae_tf.zoo.weights import load_weights_into
+
+            load_weights_into(model, recipe.training["init"])
     if evaluate and "images" in inspect.signature(evaluate_fn).parameters and not hasattr(
             model, "reconstruct"):
         raise RecipeError(f"{recipe.path}: a {type(model).__name__} is no autoencoder, so "

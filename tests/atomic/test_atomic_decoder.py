@@ -90,6 +90,23 @@ def test_atoms_sum_to_the_output_and_are_g_of_each_block():
         np.testing.assert_allclose(atoms[:, i], g_i, atol=1e-5)
 
 
+def test_block_mask_switches_blocks_off():
+    # f_D(z; m) = sum_i m_i g(z_i): a 0 removes the atom, whatever its code
+    layer = AtomicDecoder(small_block(), k=5, d0=D0)
+    z = codes(4, 5)
+    mask = np.ones((4, 5), "float32")
+    mask[:, [1, 3]] = 0.0
+    atoms = keras.ops.convert_to_numpy(layer(z, return_atoms=True))
+    masked = keras.ops.convert_to_numpy(layer(z, block_mask=mask))
+    np.testing.assert_allclose(masked, atoms[:, [0, 2, 4]].sum(axis=1), atol=1e-5)
+    masked_atoms = keras.ops.convert_to_numpy(layer(z, return_atoms=True, block_mask=mask))
+    assert np.all(masked_atoms[:, [1, 3]] == 0)
+    ones = keras.ops.convert_to_numpy(layer(z, block_mask=np.ones((4, 5), "float32")))
+    np.testing.assert_allclose(ones, atoms.sum(axis=1), atol=1e-5)
+    symbolic = layer(keras.Input((5 * D0,)), block_mask=keras.Input((5,)))
+    assert tuple(symbolic.shape) == (None, SIDE, SIDE, 1)
+
+
 def test_permuting_blocks_leaves_the_output_unchanged():
     k = 6
     layer = AtomicDecoder(small_block(), k=k, d0=D0)
