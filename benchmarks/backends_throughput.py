@@ -95,6 +95,20 @@ def child(args):
                       "parameters": int(model.count_params())}))
 
 
+def cpu_description():
+    """The CPU's model name and whether it has bfloat16 units (Linux /proc/cpuinfo)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown CPU"
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines()
+                  if line.startswith("model name")), "unknown CPU")
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines()
+                  if line.startswith("flags")), [])
+    bf16 = [f for f in ("avx512_bf16", "amx_bf16") if f in flags]
+    return f"{model}; bfloat16 units: {', '.join(bf16) if bf16 else 'none'}"
+
+
 def configurations(backends):
     for backend in backends:
         for policy in POLICIES:
@@ -130,6 +144,7 @@ def main(argv=None):
     print(f"atomic autoencoder {args.image_size}x{args.image_size}, k={args.k}, d0={args.d0}, "
           f"batch {args.batch_size}: {args.warmup} warm-up + {args.steps} timed steps per "
           f"configuration, each in its own process; {os.cpu_count()} CPU cores")
+    print(f"CPU: {cpu_description()}")
     print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"{'backend':<11} {'policy':<15} {'devices':>7} {'images/s':>9} "
           f"{'images/CPU-s':>12}  note")
