@@ -36,6 +36,7 @@ import keras  # noqa: E402
 
 from geomae_tf import zoo  # noqa: E402
 from geomae_tf.training import distribute  # noqa: E402
+from tests.backends.recipes import tiny_atomic  # noqa: E402
 
 B = 4
 LEARNING_RATE = 0.5
@@ -103,25 +104,7 @@ def main():
     print(json.dumps(report))
 
 
-RECIPE = """
-entry = "atomic_spikes"
-factory = "atomic_autoencoder"
-[model]
-k = 3
-d0 = 3
-image_size = 16
-block_units = 8
-[data]
-dataset = "spikes"
-mode = "fixed"
-image_size = 16
-max_spikes = 3
-n_train = 32
-[training]
-epochs = 2
-batch_size = 16
-seed = 0
-"""
+RECIPE = tiny_atomic(n_train=32)
 
 
 def train_from_command_line(devices):

@@ -32,6 +32,7 @@ from geomae_tf.layers import (AtomicDecoder, CentredLatent, CovarianceLoss,  # n
                               UpsampleConv2D)
 from geomae_tf.training import trainer  # noqa: E402
 from geomae_tf.training.recipe import load_recipe  # noqa: E402
+from tests.backends.recipes import tiny_atomic  # noqa: E402
 from tests.harness import check_layer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -121,21 +122,7 @@ n_train = 32
 trainer = "progressive"
 loss = "bce"
 """,
-    "atomic": """
-entry = "atomic_spikes"
-factory = "atomic_autoencoder"
-[model]
-k = 3
-d0 = 3
-image_size = 16
-block_units = 8
-[data]
-dataset = "spikes"
-mode = "fixed"
-image_size = 16
-max_spikes = 3
-n_train = 32
-""",
+    "atomic": tiny_atomic(n_train=32, training=None),
 }
 TRAINING = "epochs = 2\nbatch_size = 16\nlearning_rate = 1e-3\nseed = 0\n"
 FAMILIES = sorted(RECIPES)

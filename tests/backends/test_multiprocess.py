@@ -24,31 +24,14 @@ pytest.importorskip(BACKEND, reason=f"KERAS_BACKEND={BACKEND} but the {BACKEND} 
                     f"not installed: pip install -e '.[{BACKEND}]' (make test installs it)")
 
 from geomae_tf.training import distribute  # noqa: E402
+from tests.backends.recipes import tiny_atomic  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER = REPO / "tests" / "backends" / "multiprocess_worker.py"
 jax_only = pytest.mark.skipif(BACKEND != "jax", reason="multi-process runs are JAX's "
                               "(run by make test's KERAS_BACKEND=jax pass)")
 
-RECIPE = """
-entry = "atomic_spikes"
-factory = "atomic_autoencoder"
-[model]
-k = 3
-d0 = 3
-image_size = 16
-block_units = 8
-[data]
-dataset = "spikes"
-mode = "fixed"
-image_size = 16
-max_spikes = 3
-n_train = 40
-[training]
-epochs = 2
-batch_size = 16
-seed = 0
-"""
+RECIPE = tiny_atomic(n_train=40)
 
 
 def free_port():
