@@ -23,6 +23,7 @@ FIGURES = {
     "disk": "geomae_tf.analysis.disk:figures",
     "atomic_spikes": "geomae_tf.analysis.atomic:figures_spikes",
     "atomic_strokes": "geomae_tf.analysis.atomic:figures_strokes",
+    "atomic_mnist": "geomae_tf.analysis.atomic:figures_mnist",
     "pca": "geomae_tf.analysis.pca:figures",
     "position_encoder": "geomae_tf.analysis.position:figures_encoder",
     "position_decoder": "geomae_tf.analysis.position:figures_decoder",

