@@ -114,10 +114,9 @@ def test_pca_table_figure_uses_the_evaluations_samples_and_numbers():
 
 
 def test_markdown_table_shows_metrics_of_an_entry_without_claims():
-    results = json.loads((REPO / "zoo" / "atomic_strokes.results.json").read_text())
+    metrics = {"mse": 0.00666, "psnr": 21.76680, "active_atoms": 4.12, "n_test": 300}
     row = {"entry": "atomic_strokes", "paper": "Newson and Traonmilin 2023, section 3",
-           "metrics": results["metrics"], "claims": [], "train_seconds": 3329.4,
-           "parameters": 36103}
+           "metrics": metrics, "claims": [], "train_seconds": 3329.4, "parameters": 36103}
     line = report.markdown_table([row]).splitlines()[-1]
     assert "None" not in line and "psnr = 21.7668" in line and "no claim checked" in line
 
