@@ -653,7 +653,8 @@ def _show(ax, image, title=None, vmin=0.0, vmax=1.0):
 
 def decomposition_figure(model: AtomicAutoencoder, images: np.ndarray, path: PathLike,
                          positions: np.ndarray | None = None,
-                         counts: np.ndarray | None = None) -> Path:
+                         counts: np.ndarray | None = None,
+                         refine: bool | dict[str, Any] = False) -> Path:
     """Figures 3 and 5: input, output and every atom g(z_i), one row per image.
 
     Args:
@@ -661,13 +662,16 @@ def decomposition_figure(model: AtomicAutoencoder, images: np.ndarray, path: Pat
         images: array (N, H, W, 1), a few images.
         path: where to save the PNG.
         positions, counts: optional true spike centres, marked on the input.
+        refine: bool or dict. Decode the code refined through the fixed
+            decoder instead of the encoder's (`AtomicAutoencoder.atoms`'s
+            `refine`); the output is then the sum of the refined atoms.
 
     Returns:
         The path written.
     """
     _check_atomic(model)
     plt = pyplot()
-    atoms = model.atoms(images)
+    atoms = model.atoms(images, refine=refine)
     recon = atoms.sum(axis=1)
     n, k = atoms.shape[:2]
     fig, axes = plt.subplots(n, k + 2, figsize=(1.1 * (k + 2), 1.2 * n), squeeze=False)
@@ -679,7 +683,8 @@ def decomposition_figure(model: AtomicAutoencoder, images: np.ndarray, path: Pat
             axes[r, 0].plot(p[:, 1], p[:, 0], "r+", ms=4)
         for i in range(k):
             _show(axes[r, i + 2], atoms[r, i], f"g(z_{i})" if r == 0 else None)
-    fig.suptitle(f"{model.name}: x, f_D(f_E(x)) and its {k} atoms", fontsize=9)
+    code = "the refined code z" if refine not in (False, None) else "f_E(x)"
+    fig.suptitle(f"{model.name}: x, its decoding from {code} and its {k} atoms", fontsize=9)
     return save_figure(fig, path)
 
 
@@ -799,10 +804,20 @@ def reconstruction_figure(model: AtomicAutoencoder, images: np.ndarray, path: Pa
 
 
 def figures_spikes(model: AtomicAutoencoder, out_dir: PathLike, seed: int = 7,
-                   n_images: int = 4) -> list[Path]:
-    """Figures 5, 6 and 4 for an atomic autoencoder on spikes; returns the paths."""
+                   n_images: int = 4, refine: bool | dict[str, Any] = False) -> list[Path]:
+    """Figures 5, 6 and 4 for an atomic autoencoder on spikes; returns the paths.
+
+    With `refine` (True or `refine_codes` options), a fourth figure,
+    `<name>_decomposition_refined.png`, decomposes the same images with the
+    code refined through the fixed decoder.
+    """
     images, f = spikes.make_spikes(n_images + 2, seed=seed, image_size=model.image_shape[0])
-    return _figures(model, out_dir, "spikes", images, (f["positions"], f["count"]))
+    paths = _figures(model, out_dir, "spikes", images, (f["positions"], f["count"]))
+    if refine not in (False, None):
+        paths.append(decomposition_figure(
+            model, images[:n_images], Path(out_dir) / f"{model.name}_decomposition_refined.png",
+            f["positions"][:n_images], f["count"][:n_images], refine=refine))
+    return paths
 
 
 def figures_strokes(model: AtomicAutoencoder, out_dir: PathLike, seed: int = 7,

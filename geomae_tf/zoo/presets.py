@@ -192,6 +192,7 @@ ENTRIES = {
         # evaluation (make demo) scores 100 images.
         "quick_n_test": 100,
         "evaluation": {"refine": {"rounds": 1}},
+        "figures": {"refine": {"rounds": 1}},
         "limitations": [
             "With the encoder's code (the paper's answer) it misses about a quarter of the "
             "spikes: recall falls from 1.00 on one-spike images to 0.62-0.67 with 8-10 "
@@ -217,6 +218,7 @@ ENTRIES = {
         "recipe": "zoo/atomic_spikes_refined.toml",
         "quick_n_test": 100,
         "evaluation": {"refine": {"rounds": 1}},
+        "figures": {"refine": {"rounds": 1}},
         "limitations": [
             "Its answer is the refined code (`atoms(images, refine=True)`): about 100 "
             "decoder passes per image, run in Python; the SavedModel's signatures serve "

@@ -217,3 +217,13 @@ def test_evaluators_and_figures_on_a_tiny_model(tmp_path):
         atomic.interpolation_figure(ae, images[0], images[1], tmp_path / "i.png", steps=3),
     ]
     assert all(p.is_file() and p.stat().st_size > 1000 for p in paths)
+
+
+def test_spike_figures_add_the_refined_decomposition(tmp_path):
+    ae = atomic_autoencoder(k=3, d0=3, image_size=16, name="tiny")
+    plain = atomic.figures_spikes(ae, tmp_path / "plain", n_images=2)
+    refined = atomic.figures_spikes(ae, tmp_path / "refined", n_images=2,
+                                    refine={"steps": 2, "rounds": 0})
+    assert [p.name for p in refined] == [p.name for p in plain] + [
+        "tiny_decomposition_refined.png"]
+    assert refined[-1].stat().st_size > 1000
