@@ -23,6 +23,10 @@ def _entries(args_entries):
 
     for entry in args_entries:
         if entry not in zoo.ENTRIES:
+            recipe = Path("zoo") / f"{entry}.toml"
+            if recipe.is_file():
+                raise UsageError(f"zoo entry {entry!r} has a recipe ({recipe}) but no published "
+                                 f"weights yet; train it first: geomae train {recipe} --publish")
             raise UsageError(f"unknown zoo entry {entry!r}; allowed: {sorted(zoo.ENTRIES)}")
     return list(args_entries) or zoo.available_entries()
 

@@ -30,6 +30,16 @@ def test_unknown_entry_exits_2(capsys):
     assert "unknown zoo entry 'disk_autoencoder_v9'" in err and "disk_ae" in err
 
 
+def test_an_entry_with_a_recipe_but_no_weights_says_how_to_train_it(tmp_path, monkeypatch,
+                                                                      capsys):
+    (tmp_path / "zoo").mkdir()
+    (tmp_path / "zoo" / "my_entry.toml").write_text("entry = 'my_entry'\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["figures", "my_entry"]) == 2
+    err = capsys.readouterr().err
+    assert "no published weights" in err and "geomae train zoo/my_entry.toml --publish" in err
+
+
 def test_bad_recipe_exits_2(tmp_path, capsys):
     bad = write_tiny(tmp_path / "r.toml", extra="\n[training2]\nepochs = 1\n")
     assert cli.main(["train", str(bad)]) == 2
