@@ -430,8 +430,18 @@ def stroke_matching(atoms: ArrayLike, true_strokes: ArrayLike,
 
 def evaluate_strokes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EVAL_SEED,
                      threshold: float = ACTIVE_THRESHOLD, max_strokes: int = strokes.MAX_STROKES,
-                     batch_size: int = 100) -> dict[str, float]:
+                     sigma: float = strokes.SIGMA, batch_size: int = 100) -> dict[str, float]:
     """Reconstruction and decomposition quality on fresh stroke images.
+
+    Args:
+        model: an `AtomicAutoencoder`.
+        n_test: int. Fresh stroke images.
+        seed: int. Their seed.
+        threshold: float. Activity threshold on an atom's peak.
+        max_strokes: int. At most this many strokes per image.
+        sigma: float. The pen's standard deviation, px: that of the
+            model's training strokes.
+        batch_size: int. Prediction batch size.
 
     Returns:
         dict: `mse` (per pixel), `psnr` (dB, peak 1), `active_atoms` (mean
@@ -442,7 +452,8 @@ def evaluate_strokes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EV
     _check_atomic(model)
     n_test = validation.check_int("n_test", n_test, minimum=1)
     images, factors = strokes.make_strokes(n_test, seed=seed, image_size=model.image_shape[0],
-                                           max_strokes=max_strokes, return_strokes=True)
+                                           max_strokes=max_strokes, sigma=sigma,
+                                           return_strokes=True)
     atoms = model.atoms(images, batch_size=batch_size)
     mse = float(np.mean((atoms.sum(axis=1) - images) ** 2))
     active = (atoms.max(axis=(2, 3, 4)) > threshold).sum(axis=1)
@@ -762,12 +773,12 @@ def interpolation_figure(model: AtomicAutoencoder, image_a: ArrayLike, image_b: 
     return save_figure(fig, path)
 
 
-def _figures(model, out_dir, dataset, images, decomposition_extra=()):
+def _figures(model, out_dir, dataset, images, decomposition_extra=(), **data_kwargs):
     """Decomposition, navigation and interpolation figures of `model` on `images`
     (n + 2 of them: n decomposed, then the two ends of the interpolation)."""
     out_dir = Path(out_dir)
     n_images = len(images) - 2
-    bounds = latent_bounds(training_codes(model, dataset, n=1000))
+    bounds = latent_bounds(training_codes(model, dataset, n=1000, **data_kwargs))
     return [
         decomposition_figure(model, images[:n_images], out_dir / f"{model.name}_decomposition.png",
                              *decomposition_extra),
@@ -821,10 +832,12 @@ def figures_spikes(model: AtomicAutoencoder, out_dir: PathLike, seed: int = 7,
 
 
 def figures_strokes(model: AtomicAutoencoder, out_dir: PathLike, seed: int = 7,
-                    n_images: int = 4) -> list[Path]:
-    """Figures 3, 6 and 4 for an atomic autoencoder on strokes; returns the paths."""
-    images, _ = strokes.make_strokes(n_images + 2, seed=seed, image_size=model.image_shape[0])
-    return _figures(model, out_dir, "strokes", images)
+                    n_images: int = 4, sigma: float = strokes.SIGMA) -> list[Path]:
+    """Figures 3, 6 and 4 for an atomic autoencoder on strokes drawn with a
+    pen of `sigma` px (that of its training strokes); returns the paths."""
+    images, _ = strokes.make_strokes(n_images + 2, seed=seed, image_size=model.image_shape[0],
+                                     sigma=sigma)
+    return _figures(model, out_dir, "strokes", images, sigma=sigma)
 
 
 def figures_mnist(model: AtomicAutoencoder, out_dir: PathLike, seed: int = 7,

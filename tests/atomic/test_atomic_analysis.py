@@ -206,6 +206,8 @@ def test_evaluators_and_figures_on_a_tiny_model(tmp_path):
     assert set(m["recall_by_count"]) <= {"1", "2", "3"}
     s = atomic.evaluate_strokes(ae, n_test=4, seed=1, max_strokes=2)
     assert s["psnr"] == pytest.approx(10 * np.log10(1 / s["mse"]))
+    wide = atomic.evaluate_strokes(ae, n_test=4, seed=1, max_strokes=2, sigma=2.0)
+    assert wide["mse"] != s["mse"]          # the pen's width reaches the evaluated images
     assert -1.0 <= s["stroke_cosine"] <= 1.0
     assert 0.0 <= s["stroke_recall"] <= 1.0
     images, f = spikes.make_spikes(4, seed=3, image_size=16, sigma=1.0, max_spikes=3)
