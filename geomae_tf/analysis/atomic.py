@@ -428,6 +428,44 @@ def stroke_matching(atoms: ArrayLike, true_strokes: ArrayLike,
             "atom_precision": precise / n_active if n_active else float("nan")}
 
 
+def blob_cosines(true_strokes: ArrayLike, counts: Sequence[int] | np.ndarray) -> np.ndarray:
+    """The stroke metric's floor: the cosine with each true stroke of the
+    best round blob at its centre of mass.
+
+    The blob is an isotropic Gaussian whose variance is 0.3, 0.5, 0.7 or 1
+    times the stroke's own (its second moment about the centroid, per
+    axis); the best of the four is kept. An atom that is a round blob in the
+    right place scores this much: where these cosines pass 0.8, matching by
+    cosine cannot tell a stroke from a blob (short or thick strokes).
+
+    Args:
+        true_strokes: array (N, max_strokes, H, W). Each stroke's own image.
+        counts: ints (N,). Strokes per image.
+
+    Returns:
+        A float array, one cosine per true stroke (in (image, stroke) order).
+    """
+    true_strokes = np.asarray(true_strokes, np.float64)
+    counts = np.asarray(counts, int)
+    if true_strokes.ndim != 4 or len(true_strokes) != len(counts):
+        raise ValueError(f"`true_strokes` (N, max_strokes, H, W) and `counts` (N,) must "
+                         f"agree. Received: shapes {true_strokes.shape} and {counts.shape}")
+    rows, cols = np.mgrid[0:true_strokes.shape[2], 0:true_strokes.shape[3]].astype(np.float64)
+    cosines = []
+    for i, count in enumerate(counts):
+        for s in true_strokes[i, :count]:
+            mass = s.sum()
+            r, c = (s * rows).sum() / mass, (s * cols).sum() / mass
+            d2 = (rows - r) ** 2 + (cols - c) ** 2
+            var = (s * d2).sum() / mass / 2
+            best = -1.0
+            for scale in (0.3, 0.5, 0.7, 1.0):
+                blob = np.exp(-d2 / (2 * var * scale))
+                best = max(best, float((blob * s).sum() / np.linalg.norm(blob) / np.linalg.norm(s)))
+            cosines.append(best)
+    return np.asarray(cosines, np.float64)
+
+
 def evaluate_strokes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EVAL_SEED,
                      threshold: float = ACTIVE_THRESHOLD, max_strokes: int = strokes.MAX_STROKES,
                      sigma: float = strokes.SIGMA, batch_size: int = 100) -> dict[str, float]:
@@ -447,7 +485,9 @@ def evaluate_strokes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EV
         dict: `mse` (per pixel), `psnr` (dB, peak 1), `active_atoms` (mean
         number of atoms whose peak exceeds `threshold`), `active_per_stroke`,
         `stroke_cosine`, `stroke_match_rate`, `stroke_recall` and
-        `atom_precision` (see `stroke_matching`), `n_test`.
+        `atom_precision` (see `stroke_matching`), `blob_match_rate` (the
+        share of strokes that a round blob at their centre would match, the
+        metric's floor: see `blob_cosines`), `n_test`.
     """
     _check_atomic(model)
     n_test = validation.check_int("n_test", n_test, minimum=1)
@@ -461,6 +501,9 @@ def evaluate_strokes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EV
                "active_atoms": float(active.mean()),
                "active_per_stroke": float(active.sum() / factors["count"].sum())}
     metrics.update(stroke_matching(atoms, factors["strokes"], factors["count"], threshold))
+    blobs = blob_cosines(factors["strokes"], factors["count"])
+    metrics["blob_match_rate"] = float(np.mean(blobs >= MIN_STROKE_COSINE)) if blobs.size \
+        else float("nan")
     metrics["n_test"] = n_test
     return metrics
 

@@ -188,6 +188,19 @@ def test_stroke_matching_counts_whole_strokes_only():
         atomic.stroke_matching(perfect[:2], true, counts)
 
 
+def test_a_round_blob_matches_a_round_stroke_but_not_a_long_thin_one():
+    """The stroke metric's floor: a blob at the centre of a short thick stroke
+    passes cosine 0.8, one at the centre of a long thin stroke does not."""
+    rows, cols = np.mgrid[0:32, 0:32].astype(float)
+    round_ = np.exp(-((rows - 16) ** 2 + (cols - 16) ** 2) / (2 * 2.0 ** 2))
+    line = np.exp(-((rows - 16) ** 2) / (2 * 0.7 ** 2)) * ((cols > 4) & (cols < 28))
+    cosines = atomic.blob_cosines(np.stack([round_, line])[None], [2])
+    assert cosines[0] == pytest.approx(1.0, abs=1e-3)
+    assert cosines[1] < 0.6
+    with pytest.raises(ValueError, match="must agree"):
+        atomic.blob_cosines(np.stack([round_, line])[None], [2, 1])
+
+
 def test_latent_bounds():
     codes = np.random.default_rng(0).normal(size=(500, 6)).astype(np.float32)
     low, high = atomic.latent_bounds(codes)
@@ -209,7 +222,7 @@ def test_evaluators_and_figures_on_a_tiny_model(tmp_path):
     wide = atomic.evaluate_strokes(ae, n_test=4, seed=1, max_strokes=2, sigma=2.0)
     assert wide["mse"] != s["mse"]          # the pen's width reaches the evaluated images
     assert -1.0 <= s["stroke_cosine"] <= 1.0
-    assert 0.0 <= s["stroke_recall"] <= 1.0
+    assert 0.0 <= s["stroke_recall"] <= 1.0 and 0.0 <= s["blob_match_rate"] <= 1.0
     images, f = spikes.make_spikes(4, seed=3, image_size=16, sigma=1.0, max_spikes=3)
     bounds = atomic.latent_bounds(ae.encode(images))
     paths = [
