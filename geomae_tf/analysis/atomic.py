@@ -485,7 +485,9 @@ def evaluate_strokes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EV
         dict: `mse` (per pixel), `psnr` (dB, peak 1), `active_atoms` (mean
         number of atoms whose peak exceeds `threshold`), `active_per_stroke`,
         `stroke_cosine`, `stroke_match_rate`, `stroke_recall` and
-        `atom_precision` (see `stroke_matching`), `blob_match_rate` (the
+        `atom_precision` (see `stroke_matching`), `output_match_rate` (the
+        share of images whose whole output has cosine >= 0.8 with them: with
+        `max_strokes=1`, the most a one-stroke atom could match), `blob_match_rate` (the
         share of strokes that a round blob at their centre would match, the
         metric's floor: see `blob_cosines`), `n_test`.
     """
@@ -501,6 +503,10 @@ def evaluate_strokes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EV
                "active_atoms": float(active.mean()),
                "active_per_stroke": float(active.sum() / factors["count"].sum())}
     metrics.update(stroke_matching(atoms, factors["strokes"], factors["count"], threshold))
+    flat_out, flat_in = atoms.sum(axis=1).reshape(n_test, -1), images.reshape(n_test, -1)
+    output_cosine = (flat_out * flat_in).sum(axis=1) / (
+        np.linalg.norm(flat_out, axis=1) * np.linalg.norm(flat_in, axis=1) + 1e-12)
+    metrics["output_match_rate"] = float(np.mean(output_cosine >= MIN_STROKE_COSINE))
     blobs = blob_cosines(factors["strokes"], factors["count"])
     metrics["blob_match_rate"] = float(np.mean(blobs >= MIN_STROKE_COSINE)) if blobs.size \
         else float("nan")

@@ -223,6 +223,7 @@ def test_evaluators_and_figures_on_a_tiny_model(tmp_path):
     assert wide["mse"] != s["mse"]          # the pen's width reaches the evaluated images
     assert -1.0 <= s["stroke_cosine"] <= 1.0
     assert 0.0 <= s["stroke_recall"] <= 1.0 and 0.0 <= s["blob_match_rate"] <= 1.0
+    assert 0.0 <= s["output_match_rate"] <= 1.0
     images, f = spikes.make_spikes(4, seed=3, image_size=16, sigma=1.0, max_spikes=3)
     bounds = atomic.latent_bounds(ae.encode(images))
     paths = [
