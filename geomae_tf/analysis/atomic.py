@@ -497,13 +497,14 @@ def evaluate_strokes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EV
                                            max_strokes=max_strokes, sigma=sigma,
                                            return_strokes=True)
     atoms = model.atoms(images, batch_size=batch_size)
-    mse = float(np.mean((atoms.sum(axis=1) - images) ** 2))
+    output = atoms.sum(axis=1)
+    mse = float(np.mean((output - images) ** 2))
     active = (atoms.max(axis=(2, 3, 4)) > threshold).sum(axis=1)
     metrics = {"mse": mse, "psnr": float(10 * np.log10(1.0 / max(mse, 1e-12))),
                "active_atoms": float(active.mean()),
                "active_per_stroke": float(active.sum() / factors["count"].sum())}
     metrics.update(stroke_matching(atoms, factors["strokes"], factors["count"], threshold))
-    flat_out, flat_in = atoms.sum(axis=1).reshape(n_test, -1), images.reshape(n_test, -1)
+    flat_out, flat_in = output.reshape(n_test, -1), images.reshape(n_test, -1)
     output_cosine = (flat_out * flat_in).sum(axis=1) / (
         np.linalg.norm(flat_out, axis=1) * np.linalg.norm(flat_in, axis=1) + 1e-12)
     metrics["output_match_rate"] = float(np.mean(output_cosine >= MIN_STROKE_COSINE))
@@ -899,16 +900,7 @@ def figures_mnist(model: AtomicAutoencoder, out_dir: PathLike, seed: int = 7,
     images, _ = mnist.make_mnist(max(16, n_images + 2), seed=seed, split="test",
                                  image_size=model.image_shape[0], data_dir=data_dir,
                                  source=source)
-    out_dir = Path(out_dir)
-    codes = model.encode(mnist.make_mnist(1000, seed=0, split="train",
-                                          image_size=model.image_shape[0],
-                                          data_dir=data_dir, source=source)[0])
-    return [
-        reconstruction_figure(model, images[:16], out_dir / f"{model.name}_reconstruction.png"),
-        decomposition_figure(model, images[:n_images],
-                             out_dir / f"{model.name}_decomposition.png"),
-        interpolation_figure(model, images[n_images], images[n_images + 1],
-                             out_dir / f"{model.name}_interpolation.png"),
-        navigation_figure(model, images[0], out_dir / f"{model.name}_navigation.png",
-                          latent_bounds(codes)),
-    ]
+    return [reconstruction_figure(model, images[:16],
+                                  Path(out_dir) / f"{model.name}_reconstruction.png"),
+            *_figures(model, out_dir, "mnist", images[:n_images + 2], data_dir=data_dir,
+                      source=source)]

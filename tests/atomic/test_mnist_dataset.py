@@ -188,7 +188,7 @@ def test_mnist_figures_2_to_4(data_dir, tmp_path):
     draw = analysis.resolve(analysis.FIGURES, "atomic_mnist")
     paths = draw(model, tmp_path, n_images=2, data_dir=data_dir)
     assert [p.name for p in paths] == [f"tiny_mnist_{f}.png" for f in (
-        "reconstruction", "decomposition", "interpolation", "navigation")]
+        "reconstruction", "decomposition", "navigation", "interpolation")]
     assert all(p.stat().st_size > 1000 for p in paths)
 
 
