@@ -400,7 +400,7 @@ def stroke_matching(atoms: ArrayLike, true_strokes: ArrayLike,
         raise ValueError(f"`atoms` (N, k, H, W[, 1]), `true_strokes` (N, max_strokes, H, W) "
                          f"and `counts` (N,) must agree. Received: shapes {atoms.shape}, "
                          f"{true_strokes.shape} and {counts.shape}")
-    cosines, recalled, n_strokes, precise, n_active = [], 0, 0, 0, 0
+    cosines, hits, n_strokes, n_active = [], 0, 0, 0
     for i in range(len(atoms)):
         a = atoms[i].reshape(atoms.shape[1], -1)
         s = true_strokes[i, :counts[i]].reshape(counts[i], -1)
@@ -418,14 +418,12 @@ def stroke_matching(atoms: ArrayLike, true_strokes: ArrayLike,
         if active.any():
             good = cos[active] >= min_cosine
             rows, cols = optimize.linear_sum_assignment(-(good + 1e-3 * cos[active]))
-            hits = int(good[rows, cols].sum())
-            recalled += hits
-            precise += hits
+            hits += int(good[rows, cols].sum())   # one-to-one: as many strokes as atoms
     cosines = np.asarray(cosines)
     return {"stroke_cosine": float(cosines.mean()) if cosines.size else float("nan"),
             "stroke_match_rate": float(np.mean(cosines >= min_cosine)) if cosines.size else 0.0,
-            "stroke_recall": recalled / n_strokes if n_strokes else float("nan"),
-            "atom_precision": precise / n_active if n_active else float("nan")}
+            "stroke_recall": hits / n_strokes if n_strokes else float("nan"),
+            "atom_precision": hits / n_active if n_active else float("nan")}
 
 
 def blob_cosines(true_strokes: ArrayLike, counts: Sequence[int] | np.ndarray) -> np.ndarray:
