@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from geomae_tf.layers.atomic_decoder import AtomicDecoder
+from geomae_tf.layers.atomic_decoder import AtomicDecoder, split_penalty
 from tests.harness import check_layer
 
 D0 = 2
@@ -167,6 +167,7 @@ def test_keras_file_round_trip_is_exact(tmp_path):
     ({"d0": -2}, ValueError, r"`d0` must be an int >= 1. Received: d0=-2"),
     ({"k": 2.5}, TypeError, r"`k` must be an int"),
     ({"d0": "3"}, TypeError, r"`d0` must be an int"),
+    ({"split_penalty": -0.1}, ValueError, r"`split_penalty` must be .*Received: split_penalty=-0.1"),
 ])
 def test_bad_k_or_d0_raise(kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -184,3 +185,57 @@ def test_bad_z_shape_raises():
         layer(np.zeros((2, 5), "float32"))
     with pytest.raises(ValueError, match=r"`z` must be shaped"):
         layer(keras.Input((3, 2)))
+
+
+# -- the split penalty: sum_i ||a_i|| - ||sum_i a_i||, per root mean square ----------
+def _atoms(*images):
+    """One image's atoms, (1, k, 4, 4, 1), from k arrays of 16 values."""
+    return np.stack([np.reshape(np.asarray(a, "float32"), (SIDE, SIDE, 1))
+                     for a in images])[None]
+
+
+def _value(atoms):
+    return float(keras.ops.convert_to_numpy(split_penalty(atoms)))
+
+
+def test_split_penalty_is_zero_for_one_atom_or_proportional_parts():
+    stroke = np.zeros(16, "float32")
+    stroke[[1, 5, 9, 13]] = 1.0                          # a column of 4 pixels
+    empty = np.zeros(16, "float32")
+    assert _value(_atoms(stroke, empty, empty)) == pytest.approx(0.0, abs=1e-5)
+    assert _value(_atoms(0.3 * stroke, 0.7 * stroke, empty)) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_split_penalty_charges_a_stroke_cut_in_two_halves_sqrt2_minus_1_times_its_norm():
+    top, bottom = np.zeros(16, "float32"), np.zeros(16, "float32")
+    top[[1, 5]] = 1.0
+    bottom[[9, 13]] = 1.0
+    whole_rms = np.sqrt(4 / 16)
+    value = _value(_atoms(top, bottom, np.zeros(16, "float32")))
+    assert value == pytest.approx((np.sqrt(2) - 1) * whole_rms, rel=1e-4)
+    # three pieces cost more than two: the penalty counts the cuts
+    pieces = [np.zeros(16, "float32") for _ in range(3)]
+    pieces[0][1], pieces[1][5], pieces[2][[9, 13]] = 1.0, 1.0, 1.0
+    assert _value(_atoms(*pieces)) > value
+
+
+def test_split_penalty_is_added_in_training_only_and_trains():
+    k = 3
+    z_in = keras.Input((k * D0,))
+    layer = AtomicDecoder(small_block(), k=k, d0=D0, split_penalty=0.5)
+    model = keras.Model(z_in, layer(z_in))
+    z = codes(4, k)
+    model(z, training=False)
+    assert not model.losses
+    model(z, training=True)
+    (loss,) = model.losses
+    atoms = layer(z, return_atoms=True)
+    assert float(keras.ops.convert_to_numpy(loss)) == pytest.approx(0.5 * _value(atoms),
+                                                                    rel=1e-5)
+    assert AtomicDecoder.from_config(layer.get_config()).split_penalty == 0.5
+    # fit's loss is the MSE plus the penalty (a learning rate of 0 keeps the weights)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="mse")
+    target = np.zeros((4, SIDE, SIDE, 1), "float32")
+    history = model.fit(z, target, batch_size=4, epochs=1, verbose=0)
+    mse = float(np.mean(keras.ops.convert_to_numpy(model(z)) ** 2))
+    assert history.history["loss"][0] == pytest.approx(mse + 0.5 * _value(atoms), rel=1e-4)

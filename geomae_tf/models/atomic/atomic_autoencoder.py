@@ -136,7 +136,8 @@ def atomic_block(d0: int = 3, image_size: int = 64, block_units: int = 32,
 
 def atomic_autoencoder(k: int = 10, d0: int = 3, image_size: int = 64,
                        encoder_units: int | None = None, block_units: int = 32,
-                       upsampling: str = "nearest", weights: PathLike | None = None,
+                       upsampling: str = "nearest", split_penalty: float = 0.0,
+                       weights: PathLike | None = None,
                        name: str = "atomic_ae") -> AtomicAutoencoder:
     """Builds the atomic autoencoder of Newson and Traonmilin 2023, section 2.3.
 
@@ -164,6 +165,9 @@ def atomic_autoencoder(k: int = 10, d0: int = 3, image_size: int = 64,
             (None: the flattened feature size).
         block_units: int. Hidden width of g's dense part. Defaults to 32.
         upsampling: "nearest" or "bilinear". Defaults to "nearest".
+        split_penalty: float >= 0. Weight of the training term that prefers
+            one atom per object to pieces of it (`AtomicDecoder`'s
+            `split_penalty`; not in the paper). Defaults to 0 (eq. 3 alone).
         weights: None, a zoo entry name ("atomic_spikes", "atomic_strokes")
             or a path to `.weights.h5`.
         name: str. Name of the model.
@@ -182,7 +186,8 @@ def atomic_autoencoder(k: int = 10, d0: int = 3, image_size: int = 64,
     encoder = atomic_encoder(k * d0, image_size, encoder_units)
     block = atomic_block(d0, image_size, block_units, upsampling)
     code = keras.Input((k * d0,), name="z")
-    reconstruction = AtomicDecoder(block, k=k, d0=d0, name="atomic_decoder")(code)
+    reconstruction = AtomicDecoder(block, k=k, d0=d0, split_penalty=split_penalty,
+                                   name="atomic_decoder")(code)
     decoder = keras.Model(code, reconstruction, name="decoder")
     model = AtomicAutoencoder(encoder, decoder, name=name)
     model.build((None, image_size, image_size, 1))
