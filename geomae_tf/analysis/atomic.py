@@ -587,7 +587,8 @@ def interpolation_consistency(model: AtomicAutoencoder, images: ArrayLike,
     The images are taken in pairs (a, b) = (images[2p], images[2p + 1]). On
     the path y_t = f_D((1 - t) E(a) + t E(b)), t = 1/steps .. 1 - 1/steps,
     each interpolated image is re-encoded and decoded, and its distance to
-    its own cycle f_D(E(y_t)) is compared with the same distance for the
+    its own cycle f_D(E(y_t)) (every decoded image clipped to [0, 1], the
+    range the encoder takes) is compared with the same distance for the
     decoded images themselves, y = f_D(E(x)). A path that leaves the space
     of sums of atoms (section 3: "each point of the interpolation does not
     leave the space of images that are sum of parametric curves") costs more
@@ -614,12 +615,14 @@ def interpolation_consistency(model: AtomicAutoencoder, images: ArrayLike,
     t = np.linspace(0.0, 1.0, steps + 1)[1:-1, None]
     path = np.concatenate([(1 - t) * a + t * b for a, b in zip(z[0::2], z[1::2])])
 
-    def cycle_mse(y):
+    def cycle_mse(codes):
+        # A decoded image is clipped to [0, 1], the images the encoder takes.
+        y = np.clip(model.decode(codes, batch_size=batch_size), 0.0, 1.0)
         again = model.decode(model.encode(y, batch_size=batch_size), batch_size=batch_size)
-        return float(np.mean((again - y) ** 2))
+        return float(np.mean((np.clip(again, 0.0, 1.0) - y) ** 2))
 
-    inner = cycle_mse(model.decode(path, batch_size=batch_size))
-    test = cycle_mse(model.decode(z, batch_size=batch_size))
+    inner = cycle_mse(path)
+    test = cycle_mse(z)
     return {"interpolation_cycle_mse": inner, "test_cycle_mse": test,
             "interpolation_ratio": inner / max(test, 1e-12), "pairs": len(images) // 2}
 

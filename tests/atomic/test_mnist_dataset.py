@@ -170,6 +170,20 @@ def test_interpolating_a_digit_with_itself_costs_what_the_digit_does(data_dir):
         atomic.interpolation_consistency(model, images)
 
 
+def test_interpolation_takes_decoded_images_outside_the_unit_range(data_dir):
+    """An undertrained decoder overshoots [0, 1]; the cycle re-encodes the
+    images clipped to the range the encoder takes instead of failing on them."""
+    model = zoo.atomic_autoencoder(k=2, d0=3, image_size=16)
+    out = model.block.get_layer("g_out")
+    kernel, bias = out.get_weights()
+    out.set_weights([kernel, bias + 0.7])          # two atoms of about 0.7: outputs near 1.4
+    images, _ = mnist.make_mnist(4, seed=1, image_size=16, data_dir=data_dir)
+    assert model.decode(model.encode(images)).max() > 1.05
+    result = atomic.interpolation_consistency(model, images, steps=4)
+    for name in ("interpolation_cycle_mse", "test_cycle_mse"):
+        assert 0.0 <= result[name] <= 1.0          # clipped images differ by at most 1
+
+
 def test_evaluate_mnist_on_the_test_digits(data_dir):
     model = zoo.atomic_autoencoder(k=2, d0=3, image_size=16)
     metrics = atomic.evaluate_mnist(model, n_test=8, data_dir=data_dir)
