@@ -6,7 +6,8 @@ A card is generated, never edited by hand, from three sources:
   description, the claims it is checked against, known limitations;
 - its recipe (`zoo/<entry>.toml`): the training data and schedule;
 - its recorded results (`zoo/<entry>.results.json`), written by `geomae train`
-  after evaluating the trained model on freshly generated held-out data.
+  after evaluating the trained model on held-out data (freshly generated, or
+  the test split of real data).
 
 Cards do not re-run evaluations: they report the recorded results, so they are
 deterministic and a test can check they are in step with the results files.
@@ -237,8 +238,8 @@ def render_card(entry: str, root: str | Path | None = None) -> str:
     if header:
         lines += ["", f"> {header}"]
     lines += ["", "## Evaluation", "",
-              "Measured after training on freshly generated held-out data, never seen in "
-              "training (" + ", ".join(f"{k} = {json.dumps(v)}" for k, v in evaluation.items())
+              "Measured after training on held-out data, never seen in training (freshly "
+              "generated, or the test split of real data; " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in evaluation.items())
               + ").", ""]
     if claims:
         lines += [f"Claims: {holding} of {len(claims)} hold.", ""]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from geomae_tf.analysis import cards, report
+from geomae_tf.training.recipe import load_recipe
 from geomae_tf.zoo.presets import ENTRIES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,7 +37,10 @@ def test_card_reports_the_recorded_claims_and_hub_fields(entry):
     text = cards.render_card(entry, REPO)
     meta = front_matter(text)
     assert meta["license"] == "mit" and meta["model_name"] == entry
-    assert "synthetic" in meta["datasets"]
+    dataset = load_recipe(REPO / "zoo" / f"{entry}.toml").dataset
+    # synthetic data is named as the package's own; real data (MNIST) by its name
+    assert meta["datasets"] == (f'["geomae_tf synthetic {dataset}"]' if dataset in
+                                cards._SYNTHETIC else f'["{dataset}"]')
     results = json.loads((REPO / "zoo" / f"{entry}.results.json").read_text())
     claims = report.check_claims(entry, results["metrics"])
     held = sum(c["holds"] for c in claims)
