@@ -237,10 +237,10 @@ def render_card(entry: str, root: str | Path | None = None) -> str:
     lines += ["", "Recorded run: " + ", ".join(x for x in recorded if x) + "."]
     if header:
         lines += ["", f"> {header}"]
+    settings = ", ".join(f"{k} = {json.dumps(v)}" for k, v in evaluation.items())
     lines += ["", "## Evaluation", "",
               "Measured after training on held-out data, never seen in training (freshly "
-              "generated, or the test split of real data; " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in evaluation.items())
-              + ").", ""]
+              f"generated, or the test split of real data; {settings}).", ""]
     if claims:
         lines += [f"Claims: {holding} of {len(claims)} hold.", ""]
         lines += _table([[f"`{c['claim']}`", c["source"], _fmt(c["measured"])
