@@ -23,7 +23,10 @@ def split_penalty(atoms: Tensor) -> Tensor:
     proportional parts). Cutting an image into two disjoint halves of equal
     energy costs (sqrt(2) - 1) times its norm; the mean squared error of
     eq. (3) cannot tell the two halves from the whole, this term can. Unlike
-    an L1 or L2 penalty on the atoms it does not shrink a lone atom.
+    an L1 or L2 penalty on the atoms it does not shrink a lone atom. Its zero
+    set is also its weakness: dim, overlapping copies of the whole output
+    cost nothing, and on strokes (mu = 0.05) training drifted there
+    (docs/atomic.md).
     """
     flat = ops.reshape(atoms, (ops.shape(atoms)[0], ops.shape(atoms)[1], -1))
     size = ops.cast(ops.shape(flat)[-1], flat.dtype)
