@@ -169,7 +169,7 @@ def test_keras_file_round_trip_is_exact(tmp_path):
     ({"d0": "3"}, TypeError, r"`d0` must be an int"),
     ({"split_penalty": -0.1}, ValueError, r"`split_penalty` must be .*Received: split_penalty=-0.1"),
 ])
-def test_bad_k_or_d0_raise(kwargs, error, match):
+def test_bad_arguments_raise(kwargs, error, match):
     with pytest.raises(error, match=match):
         AtomicDecoder(small_block(), **{"k": 3, "d0": D0, **kwargs})
 

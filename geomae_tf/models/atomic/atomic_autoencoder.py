@@ -168,8 +168,8 @@ def atomic_autoencoder(k: int = 10, d0: int = 3, image_size: int = 64,
         split_penalty: float >= 0. Weight of the training term that prefers
             one atom per object to pieces of it (`AtomicDecoder`'s
             `split_penalty`; not in the paper). Defaults to 0 (eq. 3 alone).
-        weights: None, a zoo entry name ("atomic_spikes", "atomic_strokes")
-            or a path to `.weights.h5`.
+        weights: None, a zoo entry name (e.g. "atomic_spikes", "atomic_mnist";
+            it must match the architecture) or a path to `.weights.h5`.
         name: str. Name of the model.
 
     Returns:
