@@ -466,7 +466,8 @@ def blob_cosines(true_strokes: ArrayLike, counts: Sequence[int] | np.ndarray) ->
 
 def evaluate_strokes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EVAL_SEED,
                      threshold: float = ACTIVE_THRESHOLD, max_strokes: int = strokes.MAX_STROKES,
-                     sigma: float = strokes.SIGMA, batch_size: int = 100) -> dict[str, float]:
+                     sigma: float = strokes.SIGMA, batch_size: int = 100,
+                     refine: bool | Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Reconstruction and decomposition quality on fresh stroke images.
 
     Args:
@@ -478,6 +479,9 @@ def evaluate_strokes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EV
         sigma: float. The pen's standard deviation, px: that of the
             model's training strokes.
         batch_size: int. Prediction batch size.
+        refine: None, True or dict. Also score the refined code
+            (`AtomicAutoencoder.refine_codes`, with these options; True: its
+            defaults) on the same images, under keys prefixed `refined_`.
 
     Returns:
         dict: `mse` (per pixel), `psnr` (dB, peak 1), `active_atoms` (mean
@@ -494,18 +498,27 @@ def evaluate_strokes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EV
     images, factors = strokes.make_strokes(n_test, seed=seed, image_size=model.image_shape[0],
                                            max_strokes=max_strokes, sigma=sigma,
                                            return_strokes=True)
-    atoms = model.atoms(images, batch_size=batch_size)
-    output = atoms.sum(axis=1)
-    mse = float(np.mean((output - images) ** 2))
-    active = (atoms.max(axis=(2, 3, 4)) > threshold).sum(axis=1)
-    metrics = {"mse": mse, "psnr": float(10 * np.log10(1.0 / max(mse, 1e-12))),
-               "active_atoms": float(active.mean()),
-               "active_per_stroke": float(active.sum() / factors["count"].sum())}
-    metrics.update(stroke_matching(atoms, factors["strokes"], factors["count"], threshold))
-    flat_out, flat_in = output.reshape(n_test, -1), images.reshape(n_test, -1)
-    output_cosine = (flat_out * flat_in).sum(axis=1) / (
-        np.linalg.norm(flat_out, axis=1) * np.linalg.norm(flat_in, axis=1) + 1e-12)
-    metrics["output_match_rate"] = float(np.mean(output_cosine >= MIN_STROKE_COSINE))
+
+    def scores_of(atoms):
+        output = atoms.sum(axis=1)
+        mse = float(np.mean((output - images) ** 2))
+        active = (atoms.max(axis=(2, 3, 4)) > threshold).sum(axis=1)
+        scores = {"mse": mse, "psnr": float(10 * np.log10(1.0 / max(mse, 1e-12))),
+                  "active_atoms": float(active.mean()),
+                  "active_per_stroke": float(active.sum() / factors["count"].sum())}
+        scores.update(stroke_matching(atoms, factors["strokes"], factors["count"], threshold))
+        flat_out, flat_in = output.reshape(n_test, -1), images.reshape(n_test, -1)
+        output_cosine = (flat_out * flat_in).sum(axis=1) / (
+            np.linalg.norm(flat_out, axis=1) * np.linalg.norm(flat_in, axis=1) + 1e-12)
+        scores["output_match_rate"] = float(np.mean(output_cosine >= MIN_STROKE_COSINE))
+        return scores
+
+    metrics = scores_of(model.atoms(images, batch_size=batch_size))
+    if refine:
+        options = {} if refine is True else dict(refine)
+        refined = scores_of(model.atoms(images, batch_size=batch_size, refine=options))
+        metrics.update({f"refined_{key}": value for key, value in refined.items()})
+        metrics["refine"] = options
     blobs = blob_cosines(factors["strokes"], factors["count"])
     metrics["blob_match_rate"] = float(np.mean(blobs >= MIN_STROKE_COSINE)) if blobs.size \
         else float("nan")

@@ -55,10 +55,13 @@ TRAINING_DEFAULTS = {
     "dtype_policy": "float32",
     "init": None,
     "refined": None,
+    "one_atom": None,
 }
 #: `init`: None, or a zoo entry name or `.weights.h5` path whose weights the
 #: model starts from (fine-tuning). `refined`: the options of the "refined"
-#: trainer (`[training.refined]`, see `geomae_tf.training.refined`).
+#: trainer (`[training.refined]`, see `geomae_tf.training.refined`). `one_atom`:
+#: those of the "one_atom_first" trainer (`[training.one_atom]`, see
+#: `geomae_tf.training.one_atom`).
 #: Learning-rate schedules: "constant", or "cosine" (keras.optimizers.schedules.
 #: CosineDecay: to 1% of the rate over the whole run; with the progressive
 #: trainer, to 5% within each stage, each stage having its own optimizer).
@@ -211,6 +214,13 @@ def load_recipe(path: PathLike) -> Recipe:
             from geomae_tf.training.refined import check_options
 
             check_options(training["refined"])
+        if training["one_atom"] is not None:
+            if training["trainer"] != "one_atom_first":
+                raise ValueError(f"[training.one_atom] needs trainer = \"one_atom_first\". "
+                                 f"Received: trainer={training['trainer']!r}")
+            from geomae_tf.training.one_atom import check_options as check_one_atom
+
+            check_one_atom(training["one_atom"])
         validation.check_choice("training.dtype_policy", training["dtype_policy"],
                                 set(DTYPE_POLICIES))
         if training["dtype_policy"] != "float32" and training["trainer"] != "fit":

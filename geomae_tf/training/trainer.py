@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 #: Trainers other than plain `model.fit`, as "module:function" (see analysis.resolve).
 TRAINERS = {
+    "one_atom_first": "geomae_tf.training.one_atom:fit_recipe",
     "progressive": "geomae_tf.training.progressive:fit_recipe",
     "refined": "geomae_tf.training.refined:fit_recipe",
 }

@@ -167,6 +167,70 @@ def reseed(model: AtomicAutoencoder, images: np.ndarray, z: ArrayLike, kept: lis
     return blocks.reshape(n, k * d0), count
 
 
+def _supports(atoms, threshold):
+    """Masks (N, k, H, W) of each atom's pixels above 10% of its peak, grown by 2 px."""
+    peak = atoms.max(axis=(2, 3), keepdims=True)
+    support = (atoms > 0.1 * np.maximum(peak, threshold)) & (peak > threshold)
+    return ndimage.binary_dilation(support, structure=np.ones((1, 1, 5, 5), bool))
+
+
+def merge(model: AtomicAutoencoder, z: ArrayLike, tolerance: float = 0.05, steps: int = 50,
+          learning_rate: float = 0.05, threshold: float = 0.25) -> tuple[np.ndarray, int]:
+    """Merges pairs of touching active atoms that ONE block can draw.
+
+    A stroke coded as two pieces, or as two dim copies of itself, is a local
+    minimum of the code's error: no small step joins them. For each pair of
+    active atoms (i, j) of an image whose supports touch, a single block
+    code c is fitted to a_i + a_j (Adam on ||g(c) - a_i - a_j||^2, started at
+    z_i and at z_j, the better one kept); when its relative error
+    ||g(c) - a_i - a_j||^2 / ||a_i + a_j||^2 is at most `tolerance`, block i
+    takes c and block j is switched off. Pairs are merged greedily, the best
+    fit first, each atom at most once per call.
+
+    Args:
+        model: an `AtomicAutoencoder`.
+        z: array (N, k * d0).
+        tolerance: float. Largest relative error of an accepted merge.
+        steps, learning_rate: the fit of c.
+        threshold: float. Activity threshold of an atom's peak.
+
+    Returns:
+        (codes (N, k * d0), number of merges).
+    """
+    import tensorflow as tf
+
+    n, k, d0 = len(z), model.k, model.d0
+    blocks = np.array(z, np.float32).reshape(n, k, d0)
+    atoms = model.atoms_from_codes(blocks.reshape(n, -1))[..., 0]
+    support = _supports(atoms, threshold)
+    pairs = [(i, a, b) for i in range(n) for a in range(k) for b in range(a + 1, k)
+             if np.any(support[i, a] & support[i, b])]
+    if not pairs:
+        return blocks.reshape(n, -1), 0
+    targets = np.stack([atoms[i, a] + atoms[i, b] for i, a, b in pairs])[..., None]
+    starts = np.concatenate([[blocks[i, a] for i, a, _ in pairs],
+                             [blocks[i, b] for i, _, b in pairs]])
+    fit = CodeRefinement(model.block, steps=steps, learning_rate=learning_rate)
+    codes = fit(tf.constant(np.concatenate([targets, targets])), tf.constant(starts)).numpy()
+    drawn = np.asarray(model.block(codes))
+    error = (np.sum(np.square(drawn - np.concatenate([targets, targets])), axis=(1, 2, 3))
+             / np.maximum(np.sum(np.square(np.concatenate([targets, targets])),
+                                 axis=(1, 2, 3)), 1e-12))
+    m = len(pairs)
+    best = np.where(error[:m] <= error[m:], np.arange(m), np.arange(m) + m)
+    off = off_code(model)
+    done = np.zeros((n, k), bool)
+    merged = 0
+    for p in np.argsort(error[best]):
+        i, a, b = pairs[p]
+        if error[best[p]] > tolerance or done[i, a] or done[i, b]:
+            continue
+        blocks[i, a], blocks[i, b] = codes[best[p]], off
+        done[i, a] = done[i, b] = True
+        merged += 1
+    return blocks.reshape(n, k * d0), merged
+
+
 def _live_mask(model, z):
     """1 on the coordinates of every block that is not switched off, else 0."""
     blocks = np.asarray(z, np.float32).reshape(len(z), model.k, model.d0)
@@ -178,6 +242,7 @@ def refine_codes(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike | Non
                  steps: int = 50, learning_rate: float = 0.05, rounds: int = 1,
                  merge_distance: float = 1.5, threshold: float = 0.25, gate: float = 2.0,
                  bank: dict[str, np.ndarray] | ArrayLike | None = None,
+                 merge_tolerance: float | None = None,
                  batch_size: int = 100) -> np.ndarray:
     """The refined codes of `images` (see the module's docstring).
 
@@ -198,6 +263,11 @@ def refine_codes(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike | Non
         bank: dict, array or None. Fallback candidates of reseeding: a dict
             from `atom_bank`, or images to build it from; None builds it
             from `images` themselves (when rounds > 0).
+        merge_tolerance: float or None. None (the default) never merges;
+            else each round ends with `merge` at this tolerance, then Adam
+            steps on the live blocks: for atoms that are extended objects
+            (strokes), whose pieces lie far apart and escape
+            `merge_distance`.
         batch_size: int. Images refined together.
 
     Returns:
@@ -211,6 +281,9 @@ def refine_codes(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike | Non
     merge_distance = validation.check_float("merge_distance", merge_distance, minimum=0.0)
     threshold = validation.check_float("threshold", threshold)
     gate = validation.check_float("gate", gate, minimum=0.0)
+    if merge_tolerance is not None:
+        merge_tolerance = validation.check_float("merge_tolerance", merge_tolerance,
+                                                 minimum=0.0)
     batch_size = validation.check_int("batch_size", batch_size, minimum=1)
     z = model.encode(images) if z is None else validation.check_codes(
         z, latent_dim=model.latent_dim)
@@ -237,6 +310,9 @@ def refine_codes(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike | Non
             codes, kept, atoms = prune(model, codes, merge_distance, threshold)
             codes, _ = reseed(model, batch, codes, kept, atoms, threshold, gate, bank)
             codes = descend(codes, batch, mask=_live_mask(model, codes))
+            if merge_tolerance is not None:
+                codes, _ = merge(model, codes, merge_tolerance, threshold=threshold)
+                codes = descend(codes, batch, mask=_live_mask(model, codes))
         out.append(codes)
     if not out:
         return np.zeros((0, model.latent_dim), np.float32)
