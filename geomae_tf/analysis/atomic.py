@@ -896,12 +896,23 @@ def figures_spikes(model: AtomicAutoencoder, out_dir: PathLike, seed: int = 7,
 
 
 def figures_strokes(model: AtomicAutoencoder, out_dir: PathLike, seed: int = 7,
-                    n_images: int = 4, sigma: float = strokes.SIGMA) -> list[Path]:
+                    n_images: int = 4, sigma: float = strokes.SIGMA,
+                    refine: bool | dict[str, Any] = False) -> list[Path]:
     """Figures 3, 6 and 4 for an atomic autoencoder on strokes drawn with a
-    pen of `sigma` px (that of its training strokes); returns the paths."""
+    pen of `sigma` px (that of its training strokes); returns the paths.
+
+    With `refine` (True or `refine_codes` options), a fourth figure,
+    `<name>_decomposition_refined.png`, decomposes the same images with the
+    code refined through the fixed decoder.
+    """
     images, _ = strokes.make_strokes(n_images + 2, seed=seed, image_size=model.image_shape[0],
                                      sigma=sigma)
-    return _figures(model, out_dir, "strokes", images, sigma=sigma)
+    paths = _figures(model, out_dir, "strokes", images, sigma=sigma)
+    if refine not in (False, None):
+        paths.append(decomposition_figure(
+            model, images[:n_images], Path(out_dir) / f"{model.name}_decomposition_refined.png",
+            refine=refine))
+    return paths
 
 
 def figures_mnist(model: AtomicAutoencoder, out_dir: PathLike, seed: int = 7,

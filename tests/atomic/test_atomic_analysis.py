@@ -243,3 +243,22 @@ def test_spike_figures_add_the_refined_decomposition(tmp_path):
     assert [p.name for p in refined] == [p.name for p in plain] + [
         "tiny_decomposition_refined.png"]
     assert refined[-1].stat().st_size > 1000
+
+
+def test_stroke_scores_of_the_refined_code_and_its_figure(tmp_path):
+    ae = atomic_autoencoder(k=3, d0=3, image_size=16, name="tiny")
+    # no step and no round: the refined code is the encoder's, and so are its scores
+    same = atomic.evaluate_strokes(ae, n_test=4, seed=1, max_strokes=2,
+                                   refine={"steps": 0, "rounds": 0})
+    for key in ("mse", "active_atoms", "stroke_cosine", "stroke_recall"):
+        assert same[f"refined_{key}"] == pytest.approx(same[key])
+    fitted = atomic.evaluate_strokes(ae, n_test=4, seed=1, max_strokes=2,
+                                     refine={"steps": 30, "rounds": 0})
+    assert fitted["refined_mse"] < fitted["mse"]     # Adam on the code lowers the error
+    assert fitted["refine"] == {"steps": 30, "rounds": 0}
+    plain = atomic.figures_strokes(ae, tmp_path / "plain", n_images=2)
+    refined = atomic.figures_strokes(ae, tmp_path / "refined", n_images=2,
+                                     refine={"steps": 2, "rounds": 0})
+    assert [p.name for p in refined] == [p.name for p in plain] + [
+        "tiny_decomposition_refined.png"]
+    assert refined[-1].stat().st_size > 1000

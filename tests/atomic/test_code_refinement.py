@@ -195,3 +195,70 @@ def test_a_missed_spike_is_reseeded_by_the_trained_entry():
     assert before["recall"] == 0.0
     assert after["recall"] == 1.0 and after["precision"] == 1.0
     assert after["position_rmse"] < 0.6
+
+
+@keras.saving.register_keras_serializable(package="geomae_tf_tests")
+class BarBlock(keras.layers.Layer):
+    """A hand-made g for extended atoms: z = (amplitude, row, start, end) to a
+    horizontal bar (a soft segment between the columns start and end, Gaussian
+    across), coordinates in units of 4 px around the image's centre."""
+
+    def call(self, z):
+        grid = ops.arange(SIDE, dtype="float32")
+        centre = (SIDE - 1) / 2
+        amp = z[:, 0][:, None, None]
+        row = centre + 4.0 * z[:, 1][:, None, None]
+        start = centre + 4.0 * z[:, 2][:, None, None]
+        end = centre + 4.0 * z[:, 3][:, None, None]
+        across = ops.exp(-(grid[None, :, None] - row) ** 2 / 2.0)
+        along = ops.sigmoid(grid[None, None, :] - start) - ops.sigmoid(grid[None, None, :] - end)
+        return (amp * across * along)[..., None]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], SIDE, SIDE, 1)
+
+
+def bar_model(k=3):
+    images = keras.Input((SIDE, SIDE, 1))
+    encoder = keras.Model(images, keras.layers.Dense(4 * k)(keras.layers.Flatten()(images)))
+    code = keras.Input((4 * k,))
+    model = AtomicAutoencoder(encoder, keras.Model(code, AtomicDecoder(BarBlock(), k=k, d0=4)(
+        code)))
+    model.build((None, SIDE, SIDE, 1))
+    return model
+
+
+@pytest.mark.parametrize("pieces, merges", [
+    # a bar cut into two halves: one block draws the whole bar
+    ([[0.9, 0.0, -1.5, 0.0], [0.9, 0.0, 0.0, 1.5]], 1),
+    # a bar drawn as two dim copies of itself: one block draws it at the sum's amplitude
+    ([[0.45, 0.0, -1.5, 1.5], [0.45, 0.0, -1.5, 1.5]], 1),
+    # two parallel bars 3 px apart, touching: no one bar draws both
+    ([[0.9, -0.375, -1.5, 1.5], [0.9, 0.375, -1.5, 1.5]], 0),
+])
+def test_merge_joins_the_pieces_of_one_atom_and_only_those(pieces, merges):
+    model = bar_model()
+    off = refinement.off_code(model)
+    z = np.concatenate([np.array(pieces, np.float32).ravel(), off])[None]
+    target = model.atoms_from_codes(z)[0].sum(axis=0)
+    merged, count = refinement.merge(model, z, tolerance=0.05, steps=300)
+    assert count == merges
+    atoms = model.atoms_from_codes(merged)[0]
+    active = atoms.max(axis=(1, 2, 3)) > 0.25
+    assert active.sum() == 2 - merges
+    # what the merged code draws is still the image
+    error = np.sum((atoms.sum(axis=0) - target) ** 2) / np.sum(target ** 2)
+    assert error < 0.05
+
+
+def test_refine_codes_merges_a_split_bar_only_when_asked():
+    model = bar_model()
+    off = refinement.off_code(model)
+    halves = np.concatenate([[0.9, 0.0, -1.5, 0.0, 0.9, 0.0, 0.0, 1.5], off]).astype("float32")
+    image = model.atoms_from_codes(halves[None])[0].sum(axis=0)[None]
+    options = dict(z=halves[None], steps=20, rounds=1, merge_distance=0.0)
+    for tolerance, active in ((None, 2), (0.05, 1)):
+        z = refinement.refine_codes(model, image, merge_tolerance=tolerance, **options)
+        assert (model.atoms_from_codes(z)[0].max(axis=(1, 2, 3)) > 0.25).sum() == active
+    with pytest.raises(ValueError, match="merge_tolerance"):
+        refinement.refine_codes(model, image, merge_tolerance=-1.0, **options)

@@ -264,8 +264,8 @@ def refine_codes(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike | Non
             from `atom_bank`, or images to build it from; None builds it
             from `images` themselves (when rounds > 0).
         merge_tolerance: float or None. None (the default) never merges;
-            else each round ends with `merge` at this tolerance, then Adam
-            steps on the live blocks: for atoms that are extended objects
+            else each round ends with `merge` at this tolerance, repeated
+            until nothing merges, then Adam steps on the live blocks: for atoms that are extended objects
             (strokes), whose pieces lie far apart and escape
             `merge_distance`.
         batch_size: int. Images refined together.
@@ -311,7 +311,10 @@ def refine_codes(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike | Non
             codes, _ = reseed(model, batch, codes, kept, atoms, threshold, gate, bank)
             codes = descend(codes, batch, mask=_live_mask(model, codes))
             if merge_tolerance is not None:
-                codes, _ = merge(model, codes, merge_tolerance, threshold=threshold)
+                for _ in range(model.k - 1):   # a stroke in three pieces needs two passes
+                    codes, merged = merge(model, codes, merge_tolerance, threshold=threshold)
+                    if not merged:
+                        break
                 codes = descend(codes, batch, mask=_live_mask(model, codes))
         out.append(codes)
     if not out:
