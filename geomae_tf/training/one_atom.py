@@ -30,8 +30,9 @@ sees, in three stages:
 
 Each stage writes its weights atomically in the run folder
 (`one_atom.weights.h5`, `block_fixed.weights.h5`); a run started again skips
-the stages that finished (an interrupted stage 1 or 2 is redone) and resumes
-stage 3 from its backup.
+the stages that finished with the recipe's number of steps (an interrupted
+stage, or one whose steps changed, is redone, and stage 2 after a new stage
+1) and resumes stage 3 from its backup.
 
 Recipe keys, in `[training.one_atom]`: `steps` (default 4,000), `data`
 (default `{}`), `blank_rate` (default 0.15), `learning_rate` (default the
@@ -42,6 +43,7 @@ recipe's; stage 1 decays it by a cosine to 1%, stage 2 keeps it constant),
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -154,7 +156,7 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
     one_path = run_dir / "one_atom.weights.h5"
     model_args = {key: value for key, value in recipe.model.items() if key != "split_penalty"}
     one = zoo.FACTORIES[recipe.factory](**{**model_args, "k": 1})
-    if one_path.is_file() and "one_atom" in state:
+    if one_path.is_file() and state.get("one_atom", {}).get("steps") == options["steps"]:
         one.load_weights(str(one_path))
         if verbose:
             print(f"stage 1 (one atom) already done: {one_path}")
@@ -169,6 +171,7 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
                     loss="mse")
         started = time.time()
         history = _fit_steps(one, data, options["steps"], verbose)
+        state.pop("block_fixed", None)   # stage 2 follows a new stage 1
         state["one_atom"] = {"steps": options["steps"], "loss": history[-1],
                              "seconds": round(time.time() - started, 1)}
         _check(history, "stage 1 (one atom)", recipe)
@@ -176,7 +179,8 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
         atomic.write_text(state_path, json.dumps(state, indent=2) + "\n")
 
     fixed_path = run_dir / "block_fixed.weights.h5"
-    if options["frozen_block_steps"] and fixed_path.is_file() and "block_fixed" in state:
+    if (options["frozen_block_steps"] and fixed_path.is_file()
+            and state.get("block_fixed", {}).get("steps") == options["frozen_block_steps"]):
         model.load_weights(str(fixed_path))
         if verbose:
             print(f"stage 2 (g fixed) already done: {fixed_path}")
@@ -217,8 +221,6 @@ def _fit_steps(model, data, steps, verbose):
 
 
 def _check(losses, stage, recipe):
-    import math
-
     from geomae_tf.training.trainer import TrainingDivergedError
 
     if not losses or not all(math.isfinite(v) for v in losses):

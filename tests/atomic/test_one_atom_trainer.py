@@ -147,3 +147,17 @@ def test_the_trainer_refuses_a_model_that_is_not_atomic(tmp_path):
     with pytest.raises(TypeError, match="atomic autoencoder"):
         one_atom.fit_recipe(keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)]),
                             recipe, tmp_path / "run", verbose=0)
+
+
+def test_a_stage_whose_steps_changed_is_redone_and_stage_2_after_it(tmp_path):
+    path = write_recipe(tmp_path)
+    run_dir = tmp_path / "run"
+    one_atom.fit_recipe(atomic_autoencoder(k=3, d0=3, image_size=SIDE), load_recipe(path),
+                        run_dir, verbose=0)
+    first = json.loads((run_dir / "one_atom.json").read_text())
+    path.write_text(path.read_text().replace("steps = 3", "steps = 4"))
+    one_atom.fit_recipe(atomic_autoencoder(k=3, d0=3, image_size=SIDE), load_recipe(path),
+                        run_dir, verbose=0)
+    second = json.loads((run_dir / "one_atom.json").read_text())
+    assert first["one_atom"]["steps"] == 3 and second["one_atom"]["steps"] == 4
+    assert second["block_fixed"]["loss"] != first["block_fixed"]["loss"]   # stage 2 redone
