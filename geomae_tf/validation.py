@@ -9,7 +9,7 @@ echoes what came, in the style of Keras:
 from __future__ import annotations
 
 import numbers
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -74,6 +74,18 @@ def check_choice(name: str, value: _T, allowed: Collection[Any]) -> _T:
         raise ValueError(f"`{name}` must be one of {sorted(allowed)}. "
                          f"Received: {name}={_short(value)}")
     return value
+
+
+def with_defaults(section: str, options: Mapping[str, Any] | None,
+                  defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """`defaults` updated by `options`, raising a `ValueError` that names the
+    unknown keys of the table `[section]` and the allowed ones."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(defaults))
+    if unknown:
+        raise ValueError(f"unknown key(s) {unknown} in [{section}]. Allowed keys: "
+                         f"{sorted(defaults)}")
+    return {**defaults, **options}
 
 
 def as_array(name: str, value: ArrayLike) -> np.ndarray:

@@ -72,12 +72,7 @@ STAGE_EPOCH = 100
 
 def check_options(options: dict[str, Any] | None) -> dict[str, Any]:
     """The `[training.one_atom]` options with their defaults, checked."""
-    options = dict(options or {})
-    unknown = sorted(set(options) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown key(s) {unknown} in [training.one_atom]. Allowed keys: "
-                         f"{sorted(DEFAULTS)}")
-    merged = {**DEFAULTS, **options}
+    merged = validation.with_defaults("training.one_atom", options, DEFAULTS)
     validation.check_int("training.one_atom.steps", merged["steps"], minimum=1)
     validation.check_int("training.one_atom.frozen_block_steps",
                          merged["frozen_block_steps"], minimum=0)

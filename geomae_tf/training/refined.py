@@ -63,12 +63,7 @@ DEFAULTS = {
 
 def check_options(options: dict[str, Any] | None) -> dict[str, Any]:
     """The `[training.refined]` options with their defaults, checked."""
-    options = dict(options or {})
-    unknown = sorted(set(options) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown key(s) {unknown} in [training.refined]. Allowed keys: "
-                         f"{sorted(DEFAULTS)}")
-    merged = {**DEFAULTS, **options}
+    merged = validation.with_defaults("training.refined", options, DEFAULTS)
     validation.check_int("training.refined.images_per_round", merged["images_per_round"],
                          minimum=1)
     if not isinstance(merged["refine"], dict):

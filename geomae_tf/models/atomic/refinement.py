@@ -210,12 +210,11 @@ def merge(model: AtomicAutoencoder, z: ArrayLike, tolerance: float = 0.05, steps
     targets = np.stack([atoms[i, a] + atoms[i, b] for i, a, b in pairs])[..., None]
     starts = np.concatenate([[blocks[i, a] for i, a, _ in pairs],
                              [blocks[i, b] for i, _, b in pairs]])
+    both = np.concatenate([targets, targets])   # one fit from each start
     fit = CodeRefinement(model.block, steps=steps, learning_rate=learning_rate)
-    codes = fit(tf.constant(np.concatenate([targets, targets])), tf.constant(starts)).numpy()
-    drawn = np.asarray(model.block(codes))
-    error = (np.sum(np.square(drawn - np.concatenate([targets, targets])), axis=(1, 2, 3))
-             / np.maximum(np.sum(np.square(np.concatenate([targets, targets])),
-                                 axis=(1, 2, 3)), 1e-12))
+    codes = fit(tf.constant(both), tf.constant(starts)).numpy()
+    error = (np.sum(np.square(np.asarray(model.block(codes)) - both), axis=(1, 2, 3))
+             / np.maximum(np.sum(np.square(both), axis=(1, 2, 3)), 1e-12))
     m = len(pairs)
     best = np.where(error[:m] <= error[m:], np.arange(m), np.arange(m) + m)
     off = off_code(model)
@@ -265,8 +264,8 @@ def refine_codes(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike | Non
             from `images` themselves (when rounds > 0).
         merge_tolerance: float or None. None (the default) never merges;
             else each round ends with `merge` at this tolerance, repeated
-            until nothing merges, then Adam steps on the live blocks: for atoms that are extended objects
-            (strokes), whose pieces lie far apart and escape
+            until nothing merges, then Adam steps on the live blocks: for
+            extended atoms (strokes), whose pieces lie far apart and escape
             `merge_distance`.
         batch_size: int. Images refined together.
 
