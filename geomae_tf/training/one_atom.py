@@ -162,16 +162,9 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
         data = dataset.training_dataset(**{**recipe.data_kwargs(), **options["data"]})
         data = with_blanks(data, options["blank_rate"], seed + 1)
         schedule = keras.optimizers.schedules.CosineDecay(rate, options["steps"], alpha=0.01)
-        one.compile(optimizer=keras.optimizers.Adam(schedule, beta_1=training["beta_1"]),
-                    loss="mse")
-        started = time.time()
-        history = _fit_steps(one, data, options["steps"], verbose)
         state.pop("block_fixed", None)   # stage 2 follows a new stage 1
-        state["one_atom"] = {"steps": options["steps"], "loss": history[-1],
-                             "seconds": round(time.time() - started, 1)}
-        _check(history, "stage 1 (one atom)", recipe)
-        _save(one, one_path)
-        atomic.write_text(state_path, json.dumps(state, indent=2) + "\n")
+        _run_stage(one, data, options["steps"], schedule, training["beta_1"], verbose,
+                   "one_atom", "stage 1 (one atom)", state, state_path, one_path, recipe)
 
     fixed_path = run_dir / "block_fixed.weights.h5"
     if (options["frozen_block_steps"] and fixed_path.is_file()
@@ -188,22 +181,30 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
             data = dataset.training_dataset(**recipe.data_kwargs())
             model.block.trainable = False
             try:
-                model.compile(optimizer=keras.optimizers.Adam(rate, beta_1=training["beta_1"]),
-                              loss="mse")
-                started = time.time()
-                history = _fit_steps(model, data, options["frozen_block_steps"], verbose)
+                _run_stage(model, data, options["frozen_block_steps"], rate,
+                           training["beta_1"], verbose, "block_fixed", "stage 2 (g fixed)",
+                           state, state_path, fixed_path, recipe)
             finally:
                 model.block.trainable = True
-            state["block_fixed"] = {"steps": options["frozen_block_steps"],
-                                    "loss": history[-1],
-                                    "seconds": round(time.time() - started, 1)}
-            _check(history, "stage 2 (g fixed)", recipe)
-            _save(model, fixed_path)
-            atomic.write_text(state_path, json.dumps(state, indent=2) + "\n")
 
     if verbose:
         print(f"stage 3 (joint): the recipe's model.fit, k = {model.k}")
     return trainer.fit(model, recipe, run_dir, verbose=verbose, epochs=epochs)
+
+
+def _run_stage(model, data, steps, rate, beta_1, verbose, key, stage, state, state_path,
+               weights_path, recipe):
+    """Compiles `model` (Adam at `rate`, mean squared error), fits `steps`
+    steps, records the stage under `state[key]` and writes its weights and
+    the state atomically (nothing when a loss is not finite)."""
+    model.compile(optimizer=keras.optimizers.Adam(rate, beta_1=beta_1), loss="mse")
+    started = time.time()
+    history = _fit_steps(model, data, steps, verbose)
+    state[key] = {"steps": steps, "loss": history[-1],
+                  "seconds": round(time.time() - started, 1)}
+    _check(history, stage, recipe)
+    _save(model, weights_path)
+    atomic.write_text(state_path, json.dumps(state, indent=2) + "\n")
 
 
 def _fit_steps(model, data, steps, verbose):
