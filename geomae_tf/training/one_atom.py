@@ -189,7 +189,15 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
 
     if verbose:
         print(f"stage 3 (joint): the recipe's model.fit, k = {model.k}")
-    return trainer.fit(model, recipe, run_dir, verbose=verbose, epochs=epochs)
+    started = time.time()
+    history = trainer.fit(model, recipe, run_dir, verbose=verbose, epochs=epochs)
+    losses = history.history.get("loss") or [float("nan")]
+    # what `geomae train` records: every stage, those of an earlier run included
+    history.stages = {key: state[key] for key in ("one_atom", "block_fixed") if key in state}
+    history.stages["joint"] = {"steps": len(losses) * (history.params or {}).get("steps", 0),
+                               "loss": float(losses[-1]),
+                               "seconds": round(time.time() - started, 1)}
+    return history
 
 
 def _run_stage(model, data, steps, rate, beta_1, verbose, key, stage, state, state_path,

@@ -484,6 +484,10 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
                    f"TF {tf.__version__}, Keras {keras.__version__}",
         "run_dir": str(run_dir),
     }
+    stages = getattr(history, "stages", None)
+    if stages:  # a staged trainer: its stages may have run in earlier runs
+        results["stages"] = stages
+        results["train_seconds"] = round(sum(stage["seconds"] for stage in stages.values()), 1)
     if processes is not None:
         results["processes"] = processes["num_processes"]
     if not chief:  # process 0 evaluates and writes the run's results

@@ -262,3 +262,38 @@ def test_refine_codes_merges_a_split_bar_only_when_asked():
         assert (model.atoms_from_codes(z)[0].max(axis=(1, 2, 3)) > 0.25).sum() == active
     with pytest.raises(ValueError, match="merge_tolerance"):
         refinement.refine_codes(model, image, merge_tolerance=-1.0, **options)
+
+
+def test_drop_switches_off_a_dim_copy_and_keeps_atoms_of_their_own():
+    model = bar_model()
+    off = refinement.off_code(model)
+    # a bar drawn as two dim copies of itself, and a second bar of its own
+    codes = [[0.45, -1.0, -1.5, 1.5], [0.45, -1.0, -1.5, 1.5], [0.9, 1.0, -1.5, 1.5]]
+    z = np.array(codes, np.float32).ravel()[None]
+    image = model.atoms_from_codes(z)[0].sum(axis=0)[None]
+    dropped_z, count = refinement.drop(model, image, z, min_gain=0.4, steps=200)
+    assert count == 1
+    atoms = model.atoms_from_codes(dropped_z)[0]
+    active = atoms.max(axis=(1, 2, 3)) > 0.25
+    assert active.sum() == 2 and active[2]
+    # the kept copy took over the other's ink: the sum still draws the image
+    assert np.sum((atoms.sum(axis=0) - image[0]) ** 2) / np.sum(image ** 2) < 0.01
+    # two bars that each draw ink of their own are both kept, at any gain below 1
+    distinct = np.concatenate([np.array(codes[1:], np.float32).ravel(), off])[None]
+    image = model.atoms_from_codes(distinct)[0].sum(axis=0)[None]
+    kept_z, count = refinement.drop(model, image, distinct, min_gain=0.9, steps=200)
+    assert count == 0
+    np.testing.assert_allclose(kept_z[0, :8], distinct[0, :8], atol=1e-6)
+
+
+def test_refine_codes_drops_only_when_asked():
+    model = bar_model()
+    copies = np.array([0.45, 0.0, -1.5, 1.5] * 2 + [0.0, 0.0, 0.0, 0.0], np.float32)[None]
+    copies[0, 8:] = refinement.off_code(model)
+    image = model.atoms_from_codes(copies)[0].sum(axis=0)[None]
+    options = dict(z=copies, steps=50, rounds=0)
+    for min_gain, active in ((None, 2), (0.4, 1)):
+        z = refinement.refine_codes(model, image, min_gain=min_gain, **options)
+        assert (model.atoms_from_codes(z)[0].max(axis=(1, 2, 3)) > 0.25).sum() == active
+    with pytest.raises(ValueError, match="min_gain"):
+        refinement.refine_codes(model, image, min_gain=-0.1, **options)

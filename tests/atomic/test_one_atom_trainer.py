@@ -161,3 +161,24 @@ def test_a_stage_whose_steps_changed_is_redone_and_stage_2_after_it(tmp_path):
     second = json.loads((run_dir / "one_atom.json").read_text())
     assert first["one_atom"]["steps"] == 3 and second["one_atom"]["steps"] == 4
     assert second["block_fixed"]["loss"] != first["block_fixed"]["loss"]   # stage 2 redone
+
+
+def test_geomae_train_records_every_stage_and_their_summed_time(tmp_path):
+    from geomae_tf.training import trainer
+
+    path = write_recipe(tmp_path)
+    _, first = trainer.train(path, out_dir=tmp_path / "runs", export=False, evaluate=False,
+                             verbose=0)
+    stages = first["stages"]
+    assert list(stages) == ["one_atom", "block_fixed", "joint"]
+    assert [stages[key]["steps"] for key in stages] == [3, 2, 2]
+    assert first["train_seconds"] == pytest.approx(sum(s["seconds"] for s in stages.values()),
+                                                   abs=0.11)
+    # a second run reuses stages 1-2: their times, recorded when they ran, still count
+    (tmp_path / "runs" / "atomic_spikes" / "last.weights.h5").unlink()
+    _, second = trainer.train(path, out_dir=tmp_path / "runs", export=False, evaluate=False,
+                              verbose=0)
+    for key in ("one_atom", "block_fixed"):
+        assert second["stages"][key] == stages[key]
+    assert second["train_seconds"] >= stages["one_atom"]["seconds"] + \
+        stages["block_fixed"]["seconds"]

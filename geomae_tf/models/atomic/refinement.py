@@ -23,6 +23,11 @@ with a known PSF), but with g in place of the PSF:
    switched off stays off, so no faint atom can take part of a spike's
    amplitude again. Steps 2-4 are one round.
 
+For extended atoms (strokes), two more steps are asked for by option:
+`merge` (`merge_tolerance`) joins two touching atoms that one block redraws,
+at the end of each round, and `drop` (`min_gain`) ends the refinement by
+switching off, one at a time, the atoms the other atoms can stand in for.
+
 Nothing here knows the true PSF: only the trained encoder and decoder.
 """
 
@@ -230,6 +235,81 @@ def merge(model: AtomicAutoencoder, z: ArrayLike, tolerance: float = 0.05, steps
     return blocks.reshape(n, k * d0), merged
 
 
+def _squared_errors(model, codes, images):
+    """||f_D(z) - x||^2 of each image."""
+    return np.sum(np.square(np.asarray(model.decoder(codes)) - images), axis=(1, 2, 3))
+
+
+def drop(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike, min_gain: float = 0.4,
+         steps: int = 50, learning_rate: float = 0.05,
+         threshold: float = 0.25) -> tuple[np.ndarray, int]:
+    """Switches off, one at a time, the active atoms the others can stand in for.
+
+    `merge` joins two atoms that ONE block redraws; it cannot remove an atom
+    whose ink the rest of the code could share out: a dim copy stacked on a
+    stroke whose own atom could be brighter, a sliver along a stroke. The
+    gain of an active atom a_j is what the image's squared error grows by
+    when block j is switched off and the other active blocks are refitted
+    (Adam, `steps`), as a share of its own energy ||a_j||^2: about 1 for an
+    atom that draws ink no other atom can, near 0 (or below) for one the
+    others take over. Each pass switches off every inactive block and, in
+    each image, the active atom of least gain when that gain is below
+    `min_gain` (the others keep their refitted codes); passes repeat until
+    no atom is switched off. It is the backward step of a greedy sparse fit,
+    an atom costing `min_gain` times its energy, with g in place of a
+    dictionary.
+
+    Args:
+        model: an `AtomicAutoencoder`.
+        images: array (N, H, W, 1).
+        z: array (N, k * d0).
+        min_gain: float >= 0. Least gain of an atom that is kept.
+        steps, learning_rate: the refit of the other blocks.
+        threshold: float. Activity threshold of an atom's peak.
+
+    Returns:
+        (codes (N, k * d0), number of atoms switched off).
+    """
+    import tensorflow as tf
+
+    images = np.asarray(images, np.float32)
+    n, k, d0 = len(z), model.k, model.d0
+    blocks = np.array(z, np.float32).reshape(n, k, d0)
+    off = off_code(model)
+    fit = CodeRefinement(model.decoder, steps=steps, learning_rate=learning_rate)
+    todo, dropped = np.arange(n), 0
+    for _ in range(k):
+        atoms = model.atoms_from_codes(blocks[todo].reshape(len(todo), -1))[..., 0]
+        peak = atoms.max(axis=(2, 3))
+        blocks[todo] = np.where((peak <= threshold)[..., None], off, blocks[todo])
+        candidates = np.argwhere(peak > threshold)          # (image in todo, block)
+        if not len(candidates):
+            break
+        rows, cols = candidates[:, 0], candidates[:, 1]
+        starts = blocks[todo[rows]]
+        starts[np.arange(len(rows)), cols] = off
+        live = np.any(starts != off, axis=-1, keepdims=True)
+        mask = np.broadcast_to(live, starts.shape).reshape(len(rows), -1).astype(np.float32)
+        targets = images[todo[rows]]
+        codes = fit(tf.constant(targets), tf.constant(starts.reshape(len(rows), -1)),
+                    tf.constant(mask)).numpy()
+        before = _squared_errors(model, blocks[todo].reshape(len(todo), -1), images[todo])
+        energy = np.sum(np.square(atoms), axis=(2, 3))[rows, cols]
+        gain = (_squared_errors(model, codes, targets) - before[rows]) / np.maximum(energy,
+                                                                                     1e-12)
+        changed = []
+        for q in np.unique(rows):
+            best = np.flatnonzero(rows == q)[np.argmin(gain[rows == q])]
+            if gain[best] < min_gain:
+                blocks[todo[q]] = codes[best].reshape(k, d0)
+                changed.append(todo[q])
+        dropped += len(changed)
+        if not changed:
+            break
+        todo = np.asarray(changed)
+    return blocks.reshape(n, k * d0), dropped
+
+
 def _live_mask(model, z):
     """1 on the coordinates of every block that is not switched off, else 0."""
     blocks = np.asarray(z, np.float32).reshape(len(z), model.k, model.d0)
@@ -241,7 +321,7 @@ def refine_codes(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike | Non
                  steps: int = 50, learning_rate: float = 0.05, rounds: int = 1,
                  merge_distance: float = 1.5, threshold: float = 0.25, gate: float = 2.0,
                  bank: dict[str, np.ndarray] | ArrayLike | None = None,
-                 merge_tolerance: float | None = None,
+                 merge_tolerance: float | None = None, min_gain: float | None = None,
                  batch_size: int = 100) -> np.ndarray:
     """The refined codes of `images` (see the module's docstring).
 
@@ -267,6 +347,10 @@ def refine_codes(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike | Non
             until nothing merges, then Adam steps on the live blocks: for
             extended atoms (strokes), whose pieces lie far apart and escape
             `merge_distance`.
+        min_gain: float or None. None (the default) keeps every atom; else
+            `drop` ends the refinement at this least gain: an atom stays
+            only if the others, refitted, cannot draw more than
+            1 - min_gain of its energy.
         batch_size: int. Images refined together.
 
     Returns:
@@ -283,6 +367,8 @@ def refine_codes(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike | Non
     if merge_tolerance is not None:
         merge_tolerance = validation.check_float("merge_tolerance", merge_tolerance,
                                                  minimum=0.0)
+    if min_gain is not None:
+        min_gain = validation.check_float("min_gain", min_gain, minimum=0.0)
     batch_size = validation.check_int("batch_size", batch_size, minimum=1)
     z = model.encode(images) if z is None else validation.check_codes(
         z, latent_dim=model.latent_dim)
@@ -315,6 +401,8 @@ def refine_codes(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike | Non
                     if not merged:
                         break
                 codes = descend(codes, batch, mask=_live_mask(model, codes))
+        if min_gain is not None:
+            codes, _ = drop(model, batch, codes, min_gain, steps, learning_rate, threshold)
         out.append(codes)
     if not out:
         return np.zeros((0, model.latent_dim), np.float32)
