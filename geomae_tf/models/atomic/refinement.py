@@ -240,7 +240,7 @@ def _squared_errors(model, codes, images):
     return np.sum(np.square(np.asarray(model.decoder(codes)) - images), axis=(1, 2, 3))
 
 
-def drop(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike, min_gain: float = 0.4,
+def drop(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike, min_gain: float = 0.5,
          steps: int = 50, learning_rate: float = 0.05,
          threshold: float = 0.25) -> tuple[np.ndarray, int]:
     """Switches off, one at a time, the active atoms the others can stand in for.
@@ -288,11 +288,10 @@ def drop(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike, min_gain: fl
         rows, cols = candidates[:, 0], candidates[:, 1]
         starts = blocks[todo[rows]]
         starts[np.arange(len(rows)), cols] = off
-        live = np.any(starts != off, axis=-1, keepdims=True)
-        mask = np.broadcast_to(live, starts.shape).reshape(len(rows), -1).astype(np.float32)
+        starts = starts.reshape(len(rows), -1)
         targets = images[todo[rows]]
-        codes = fit(tf.constant(targets), tf.constant(starts.reshape(len(rows), -1)),
-                    tf.constant(mask)).numpy()
+        codes = fit(tf.constant(targets), tf.constant(starts),
+                    tf.constant(_live_mask(model, starts))).numpy()
         before = _squared_errors(model, blocks[todo].reshape(len(todo), -1), images[todo])
         energy = np.sum(np.square(atoms), axis=(2, 3))[rows, cols]
         gain = (_squared_errors(model, codes, targets) - before[rows]) / np.maximum(energy,
