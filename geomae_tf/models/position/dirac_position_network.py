@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 
 from geomae_tf.layers.dirac_position_encoder import DiracPositionEncoder, check_scale
-from geomae_tf.models.position.position_encoder import check_length
+from geomae_tf.models.position.position_layers import check_length
 
 
 def dirac_position_network(n: int = 64, scale: float = 1.0, inverted: bool = False,

@@ -8,10 +8,9 @@ import keras
 
 from geomae_tf import validation
 from geomae_tf.models.autoencoder import Autoencoder
-from geomae_tf.models.position.position_decoder import (PAPER_DEPTHS, check_depths,
-                                                        decoder_layers)
-from geomae_tf.models.position.position_encoder import (ALPHA, POOLINGS, check_length,
-                                                        encoder_layers)
+from geomae_tf.models.position.position_layers import (ALPHA, PAPER_DEPTHS, POOLINGS,
+                                                       check_depths, check_length,
+                                                       decoder_layers, encoder_layers)
 
 if TYPE_CHECKING:
     import numpy as np

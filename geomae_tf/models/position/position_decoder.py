@@ -2,58 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import keras
 
 from geomae_tf import validation
-from geomae_tf.models.position.position_encoder import ALPHA, check_length
+from geomae_tf.models.position.position_layers import (ALPHA, PAPER_DEPTHS, UPSAMPLINGS,
+                                                       check_depths, check_length,
+                                                       decoder_layers)
 
 if TYPE_CHECKING:
-    from geomae_tf.types import PathLike, Tensor
-
-#: Filter depths of section 5.4: the code (1), then the hidden layers; the output has 1.
-PAPER_DEPTHS = (1, 2, 4, 4, 4, 8)
-UPSAMPLINGS = ("nearest", "zeros")
-
-
-def check_depths(depths: tuple[int, ...] | list[int], n: int) -> tuple[int, ...]:
-    """`depths` as a tuple of positive ints starting with 1, one per halving of n."""
-    if not isinstance(depths, (list, tuple)) or not depths:
-        raise ValueError(f"`depths` must be a non-empty tuple of positive ints. "
-                         f"Received: depths={depths!r}")
-    depths = tuple(validation.check_int("depths[i]", d, minimum=1) for d in depths)
-    if depths[0] != 1:
-        raise ValueError(f"`depths[0]` is the depth of the code (one number) and must be 1. "
-                         f"Received: depths={depths}")
-    if 2 ** len(depths) != n:
-        raise ValueError(f"`n` must be 2 ** len(depths) = {2 ** len(depths)}: each depth is "
-                         f"one upsampling by 2 from a length-1 code. Received: n={n}, "
-                         f"depths={depths}")
-    return depths
-
-
-def decoder_layers(x: Tensor, depths: Sequence[int], use_bias: bool = True,
-                   upsampling: str = "zeros", alpha: float = ALPHA, prefix: str = "dec") -> Tensor:
-    """Upsamples a code (N, 1, 1) to a signal (N, 2 ** len(depths), 1).
-
-    One level per entry of `depths`: upsampling by 2, 3-tap convolution (to
-    the next depth, and to 1 channel at the last level), bias, leaky ReLU.
-    "nearest" repeats samples (`UpSampling1D`); "zeros" inserts zeros
-    before the convolution (section 3; a stride-2 transposed convolution).
-    """
-    outputs = tuple(depths[1:]) + (1,)
-    for level, depth in enumerate(outputs):
-        if upsampling == "nearest":
-            x = keras.layers.UpSampling1D(2, name=f"{prefix}_up{level}")(x)
-            x = keras.layers.Conv1D(depth, 3, padding="same", use_bias=use_bias,
-                                    name=f"{prefix}_conv{level}")(x)
-        else:
-            x = keras.layers.Conv1DTranspose(depth, 3, strides=2, padding="same",
-                                             use_bias=use_bias, name=f"{prefix}_conv{level}")(x)
-        x = keras.layers.LeakyReLU(negative_slope=alpha, name=f"{prefix}_lrelu{level}")(x)
-    return x
+    from geomae_tf.types import PathLike
 
 
 def position_decoder(n: int = 64, depths: tuple[int, ...] | list[int] = PAPER_DEPTHS,

@@ -2,55 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import keras
 
 from geomae_tf import validation
+from geomae_tf.models.position.position_autoencoder import position_autoencoder
+from geomae_tf.models.position.position_layers import (ALPHA, POOLINGS, check_length,
+                                                       encoder_layers)
 
 if TYPE_CHECKING:
-    from geomae_tf.types import PathLike, Tensor
-
-#: Leaky ReLU slope of eq. (2).
-ALPHA = 0.2
-POOLINGS = ("strided", "max")
-
-
-def check_length(n: int) -> int:
-    """`n` as a power of two >= 2 (one level halves the length)."""
-    n = validation.check_int("n", n, minimum=2)
-    if n & (n - 1):
-        raise ValueError(f"`n` must be a power of two so that halving reaches one number. "
-                         f"Received: n={n}")
-    return n
-
-
-def encoder_layers(x: Tensor, n: int, use_bias: bool = True, pooling: str = "strided",
-                   alpha: float = ALPHA, prefix: str = "enc") -> Tensor:
-    """Applies the log2(n) one-channel levels to `x` (n, 1); returns (N, 1).
-
-    "strided": zero padding on the left by one, then a 3-tap convolution
-    with stride 2, so level l computes
-    u(t) = w0 u(2t - 1) + w1 u(2t) + w2 u(2t + 1) + b: exactly the
-    subsampling at even positions of the hand-crafted encoder (Table 2).
-    "max": a 3-tap convolution with stride 1 ("same" padding) then max
-    pooling by 2. Leaky ReLU after every level but the last (the output is
-    affine). The convolutions are named `<prefix>_conv<l>`.
-    """
-    levels = int(math.log2(n))
-    for level in range(levels):
-        if pooling == "strided":
-            x = keras.layers.ZeroPadding1D((1, 0), name=f"{prefix}_pad{level}")(x)
-            x = keras.layers.Conv1D(1, 3, strides=2, padding="valid", use_bias=use_bias,
-                                    name=f"{prefix}_conv{level}")(x)
-        else:
-            x = keras.layers.Conv1D(1, 3, strides=1, padding="same", use_bias=use_bias,
-                                    name=f"{prefix}_conv{level}")(x)
-            x = keras.layers.MaxPooling1D(2, name=f"{prefix}_maxpool{level}")(x)
-        if level < levels - 1:
-            x = keras.layers.LeakyReLU(negative_slope=alpha, name=f"{prefix}_lrelu{level}")(x)
-    return x
+    from geomae_tf.types import PathLike
 
 
 def position_encoder(n: int = 64, supervised: bool = True, use_bias: bool = True,
@@ -117,8 +79,6 @@ def position_encoder(n: int = 64, supervised: bool = True, use_bias: bool = True
                              f"encoder only (an autoencoder's code has no units). Received: "
                              f"supervised=False, output_scale={output_scale}, "
                              f"output_offset={output_offset}")
-        from geomae_tf.models.position.position_autoencoder import position_autoencoder
-
         return position_autoencoder(n=n, use_bias=use_bias, pooling=pooling, alpha=alpha,
                                     weights=weights, name=name or "position_autoencoder")
 
