@@ -496,22 +496,18 @@ def _ordinal(percent):
 # -- zoo entries -------------------------------------------------------------------
 def recipe_of(entry: str, recipe: PathLike | None = None) -> Recipe:
     """The recipe of zoo entry `entry`: `recipe` if given, else `zoo/<entry>.toml`
-    of this repository or of the current folder."""
+    of this repository, of the install (`<prefix>/share/geomae_tf/zoo`) or of
+    the current folder (`geomae_tf.zoo.weights.recipe_path`)."""
     from geomae_tf.training.recipe import load_recipe
-    from geomae_tf.zoo import ENTRIES
-    from geomae_tf.zoo.weights import check_entry
+    from geomae_tf.zoo.weights import check_entry, recipe_path
 
     check_entry(entry)
     if recipe is not None:
         return load_recipe(recipe)
-    relative = ENTRIES[entry]["recipe"]
-    candidates = [Path(__file__).resolve().parents[2] / relative, Path.cwd() / relative]
-    for path in candidates:
-        if path.is_file():
-            return load_recipe(path)
-    raise FileNotFoundError(f"the recipe of {entry!r} ({relative}) is not in "
-                            f"{[str(c.parent) for c in candidates]}: give its path "
-                            f"(--recipe PATH)")
+    try:
+        return load_recipe(recipe_path(entry))
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"{err}: give its path (--recipe PATH)") from None
 
 
 def training_sample(recipe: Recipe, n: int = DEFAULT_N_CODES) -> np.ndarray:

@@ -1,10 +1,12 @@
-"""Where the zoo's trained entries live, and loading their weights.
+"""Where the zoo's trained entries and their recipes live, and loading their weights.
 
-Searched in order: the folder named by `$GEOMAE_SAVED_MODELS`, the
-repository's `saved_models/` (a source checkout or editable install), and
-`<prefix>/share/geomae_tf/saved_models`, where `pip install .` copies the
-Keras side of every entry (`<prefix>` being the one the package was installed
-under, or `sys.prefix`).
+Trained entries are searched in order in: the folder named by
+`$GEOMAE_SAVED_MODELS`, the repository's `saved_models/` (a source checkout
+or editable install), and `<prefix>/share/geomae_tf/saved_models`, where a
+wheel or sdist install copies every version of every entry, SavedModel
+included (`<prefix>` being the one the package was installed under, or
+`sys.prefix`). Recipes (`zoo/<entry>.toml`) likewise: the repository's
+`zoo/`, then `<prefix>/share/geomae_tf/zoo`, then `zoo/` of the current folder.
 """
 
 from __future__ import annotations
@@ -26,20 +28,84 @@ if TYPE_CHECKING:
     from geomae_tf.types import PathLike
 
 
-def search_roots() -> list[Path]:
-    """The folders searched for `<entry>/<version>/`, in order."""
-    roots = []
-    if os.environ.get("GEOMAE_SAVED_MODELS"):
-        roots.append(Path(os.environ["GEOMAE_SAVED_MODELS"]))
+def _checkout() -> Path:
+    """The folder above the package: a source checkout's root (or site-packages)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def installed_roots() -> list[Path]:
+    """`<prefix>/share/geomae_tf` of the installs that may hold this package's data:
+    the prefix the package was installed under, then `sys.prefix`."""
     here = Path(__file__).resolve()
-    roots.append(here.parents[2] / "saved_models")
     # <prefix>/lib/pythonX.Y/site-packages/geomae_tf/zoo/weights.py
     prefixes = [here.parents[5]] if len(here.parents) > 5 else []
+    roots = []
     for prefix in prefixes + [Path(sys.prefix)]:
-        root = prefix / "share" / "geomae_tf" / "saved_models"
+        root = prefix / "share" / "geomae_tf"
         if root not in roots:
             roots.append(root)
     return roots
+
+
+def search_roots() -> list[Path]:
+    """The folders searched for `<entry>/<version>/`, in order.
+
+    `$GEOMAE_SAVED_MODELS` when set, the repository's `saved_models/`, then
+    `<prefix>/share/geomae_tf/saved_models` of the install (`installed_roots`).
+
+    Example:
+    >>> [str(root) for root in geomae_tf.zoo.weights.search_roots()]
+    """
+    roots = []
+    if os.environ.get("GEOMAE_SAVED_MODELS"):
+        roots.append(Path(os.environ["GEOMAE_SAVED_MODELS"]))
+    roots.append(_checkout() / "saved_models")
+    for root in installed_roots():
+        if root / "saved_models" not in roots:
+            roots.append(root / "saved_models")
+    return roots
+
+
+def recipe_roots() -> list[Path]:
+    """The folders searched for an entry's recipe: the repository's `zoo/`,
+    `<prefix>/share/geomae_tf/zoo` of the install, then `zoo/` of the current folder."""
+    roots = [_checkout() / "zoo"] + [root / "zoo" for root in installed_roots()]
+    roots.append(Path.cwd() / "zoo")
+    return list(dict.fromkeys(roots))
+
+
+def recipe_path(entry: str) -> Path:
+    """The recipe of zoo entry `entry` (`zoo/<entry>.toml`), where it is on this machine.
+
+    Args:
+        entry: str. One of `geomae_tf.zoo.ENTRIES`.
+
+    Returns:
+        The path of the first recipe found in `recipe_roots()`.
+
+    Raises:
+        ValueError: `entry` is not a zoo entry.
+        FileNotFoundError: no copy of the recipe in any of `recipe_roots()`.
+
+    Example:
+    >>> geomae_tf.zoo.weights.recipe_path("disk_ae")   # .../zoo/disk_ae.toml
+    """
+    check_entry(entry)
+    name = Path(ENTRIES[entry]["recipe"]).name
+    roots = recipe_roots()
+    for root in roots:
+        if (root / name).is_file():
+            return root / name
+    raise FileNotFoundError(f"the recipe of zoo entry {entry!r} ({name}) is in none of "
+                            f"{[str(r) for r in roots]}")
+
+
+def _recipe_hint(entry):
+    """`recipe_path(entry)` as text, or the recipe's repository path when absent."""
+    try:
+        return str(recipe_path(entry))
+    except FileNotFoundError:
+        return ENTRIES[entry]["recipe"]
 
 
 def check_entry(entry: str) -> str:
@@ -88,7 +154,7 @@ def entry_dir(entry: str, version: int | None = None) -> Path:
     raise FileNotFoundError(
         f"zoo entry {entry!r} has no trained weights in any of "
         f"{[str(r) for r in search_roots()]}. Train it with `geomae train "
-        f"{ENTRIES[entry]['recipe']} --publish`.")
+        f"{_recipe_hint(entry)} --publish`.")
 
 
 def available_entries() -> list[str]:
