@@ -32,7 +32,7 @@ import numpy as np
 from geomae_tf.analysis import pca as analysis
 from geomae_tf.datasets import ellipses
 from geomae_tf.models.pca import plain_autoencoder
-from geomae_tf.models.pca.organise_generator import organise_generator
+from geomae_tf.training.organise_generator import organise_generator
 
 QUICK = {"ae_steps": 600, "stage_epochs": 5, "stage_steps": 100, "batch_size": 64}
 FULL = {"ae_steps": 6000, "stage_epochs": 10, "stage_steps": 300, "batch_size": 128}

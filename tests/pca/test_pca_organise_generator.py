@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from geomae_tf.analysis.pca import organisation_report
-from geomae_tf.models.pca.organise_generator import generator_head, organise_generator
+from geomae_tf.models.pca.organise_generator import generator_head
+from geomae_tf.training.organise_generator import organise_generator
 
 
 def _linear_generator(m=4, side=6, scales=(3.0, 1.0, 0.3, 0.1)):

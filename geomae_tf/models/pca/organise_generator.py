@@ -11,6 +11,8 @@ so that the generated images match,
 progressively, one unit per stage. The new axes are ordered by how much of
 the image variation they explain and decorrelated; navigating one of them
 changes one attribute of the generated image.
+
+This module builds the model; `geomae_tf.training.organise_generator` trains it.
 """
 
 from __future__ import annotations
@@ -20,12 +22,10 @@ from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from geomae_tf import validation
 from geomae_tf.layers.centred_latent import CentredLatent
 from geomae_tf.models.pca.pca_autoencoder import ALPHA, PCAAutoencoder
-from geomae_tf.training.progressive import train_progressive
 
 if TYPE_CHECKING:
     from geomae_tf.types import ArrayLike
@@ -85,7 +85,10 @@ def generator_head(generator: keras.Model, z0: ArrayLike) -> keras.Model:
     return head
 
 
-def _check_generator(generator, z0, sigma):
+def check_generator(generator: keras.Model, z0: ArrayLike, sigma: float
+                    ) -> tuple[int, np.ndarray, float]:
+    """`(m, z0, sigma)` once checked: a one-input generator of codes (N, m), a finite
+    centre code of length m and a spread sigma > 0."""
     if not isinstance(generator, keras.Model) or len(generator.inputs) != 1:
         raise TypeError("`generator` must be a keras.Model with one input (codes (N, m)). "
                         f"Received: generator of type {type(generator).__name__}")
@@ -101,69 +104,34 @@ def _check_generator(generator, z0, sigma):
     return int(m), z0, sigma
 
 
-def generator_dataset(generator: keras.Model, z0: ArrayLike, sigma: float, batch_size: int = 128,
-                      seed: int = 0) -> tf.data.Dataset:
-    """Infinite (eta, G(z0 + eta)) batches, eta ~ N(0, sigma^2 I), seeded."""
-    m, z0, sigma = _check_generator(generator, z0, sigma)
-    batch_size = validation.check_int("batch_size", batch_size, minimum=1)
-    centre = tf.constant(z0[None])
+def organised_generator_model(generator: keras.Model, z0: ArrayLike, latent_dim: int = 3,
+                              lambda_cov: float = 1.0, hidden: Sequence[int] = (64, 64)
+                              ) -> PCAAutoencoder:
+    """The untrained PCA-AE on codes eta whose head is eta -> G(z0 + eta).
 
-    def draw(step):
-        eta = sigma * tf.random.stateless_normal([batch_size, m],
-                                                 tf.stack([tf.cast(seed, tf.int64), step]))
-        return eta, generator(centre + eta, training=False)
-
-    return tf.data.Dataset.counter().map(draw).prefetch(tf.data.AUTOTUNE)
-
-
-def organise_generator(generator: keras.Model, z0: ArrayLike, sigma: float,
-                       latent_dim: int = 3, lambda_cov: float = 1.0,
-                       hidden: Sequence[int] = (64, 64),
-                       epochs_per_stage: int | list[int] | tuple[int, ...] = 4,
-                       steps_per_epoch: int = 100, batch_size: int = 128,
-                       learning_rate: float | list[float] | tuple[float, ...] = 1e-3,
-                       loss: str = "mse", seed: int = 0, verbose: int | str = 0
-                       ) -> tuple[PCAAutoencoder, list[keras.callbacks.History]]:
-    """Trains a PCA-AE that organises the latent space of `generator` around `z0`.
+    One one-unit encoder and one decoder per stage (`mlp_stage_encoder`,
+    `mlp_stage_decoder`), the covariance loss of weight `lambda_cov`, and
+    the frozen `generator_head`; `geomae_tf.training.organise_generator`
+    trains it stage by stage.
 
     Args:
         generator: keras.Model. A decoder G: codes (N, m) -> images; frozen.
         z0: array (m,). The centre code.
-        sigma: float > 0. Spread of the explored codes z0 + eta,
-            eta ~ N(0, sigma^2 I).
         latent_dim: int. Number of organised axes (stages). Defaults to 3.
         lambda_cov: float >= 0. Weight of the covariance loss.
         hidden: tuple of int. Widths of the dense layers of each one-unit
             encoder (the stage-k decoder uses k times them).
-        epochs_per_stage, steps_per_epoch, batch_size, learning_rate: the
-            schedule of each stage (fresh codes at every step).
-        loss: "mse" (the mean over pixels of the squared difference of the
-            generated images) or "bce".
-        seed: int. Seed of the codes and of the initial weights.
-        verbose: Keras verbosity.
-
-    Returns:
-        (model, histories): a `PCAAutoencoder` on codes whose `head` is
-        eta -> G(z0 + eta): `model.encode(eta)` gives the organised axes,
-        `model.decode(z)` the generated images of organised codes `z`
-        (its first k columns use the stage-k decoder); one `History` per stage.
 
     Example:
-    >>> pca, _ = organise_generator(ae.decoder, z0=ae.encode(image)[0], sigma=0.5)
-    >>> pca.decode([[2.0, 0.0, 0.0]])     # move along the most important axis
+    >>> pca = organised_generator_model(ae.decoder, z0=ae.encode(image)[0])
     """
-    m, z0, sigma = _check_generator(generator, z0, sigma)
+    m, z0, _ = check_generator(generator, z0, 1.0)
     latent_dim = validation.check_int("latent_dim", latent_dim, minimum=1)
     hidden = tuple(validation.check_int("hidden[i]", h, minimum=1) for h in hidden)
-    keras.utils.set_random_seed(validation.check_int("seed", seed, minimum=0))
     encoders = [mlp_stage_encoder(m, hidden, f"encoder_{k + 1}") for k in range(latent_dim)]
     decoders = [mlp_stage_decoder(k + 1, m, hidden, f"decoder_{k + 1}")
                 for k in range(latent_dim)]
     model = PCAAutoencoder(encoders, decoders, covariance_weight=lambda_cov,
                            head=generator_head(generator, z0), name="organised_generator")
     model.build((None, m))
-    data = generator_dataset(generator, z0, sigma, batch_size, seed)
-    model, histories = train_progressive(model, data, epochs_per_stage,
-                                         learning_rate=learning_rate, loss=loss,
-                                         steps_per_epoch=steps_per_epoch, verbose=verbose)
-    return model, histories
+    return model
