@@ -112,7 +112,8 @@ def cmd_export(args: argparse.Namespace) -> None:
         model = zoo.load(entry, version=source)
         config = zoo.entry_config(entry, version=source)
         path = export_entry(model, entry, root=args.saved_models, version=version,
-                            config=config, signature=zoo.ENTRIES[entry].get("signature"))
+                            config=config, signature=zoo.ENTRIES[entry].get("signature"),
+                            overwrite=args.force)
         note = ("the latest version: geomae_tf.zoo.load and TF Serving use it"
                 if version >= max(latest, default=0) else
                 f"version {max(latest)} stays the latest, the one geomae_tf.zoo.load "
@@ -140,7 +141,7 @@ def _export_model(args):
         raise UsageError(f"{args.out}/{args.version} exists: geomae export never overwrites "
                          f"a version unless --force")
     model = keras.saving.load_model(str(model_path))
-    path = export_saved_model(model, args.out, version=args.version)
+    path = export_saved_model(model, args.out, version=args.version, overwrite=args.force)
     print(f"{model_path}: exported to {path} (serve it with tensorflow_model_server "
           f"--model_base_path={Path(args.out).resolve()})")
 

@@ -513,7 +513,8 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
         spec = zoo.ENTRIES.get(recipe.entry, {})
         results["export"] = str(export_entry(model, recipe.entry, root=run_dir / "saved_models",
                                              version=1, config=config,
-                                             signature=spec.get("signature")))
+                                             signature=spec.get("signature"),
+                                             overwrite=True))
     if target is not None:
         results["published"] = str(publish_run(results["export"], results, recipe, target))
     atomic.write_text(run_dir / "results.json",

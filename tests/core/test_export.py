@@ -74,7 +74,7 @@ def test_interrupted_export_leaves_the_previous_version_untouched(exported, monk
     # ExportArchive() returns a backend-specific class: patch that one.
     monkeypatch.setattr(type(keras.export.ExportArchive()), "write_out", broken_write_out)
     with pytest.raises(InterruptedError):
-        export.export_entry(model, "disk_ae", root=root, version=1)
+        export.export_entry(model, "disk_ae", root=root, version=1, overwrite=True)
     after = {p.relative_to(path): p.read_bytes() for p in path.rglob("*") if p.is_file()}
     assert after == before
     assert not [p for p in (root / "disk_ae").iterdir() if p.name.startswith(".")]

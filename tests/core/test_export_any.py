@@ -115,3 +115,37 @@ def test_cli_exports_a_model_the_user_trained(tmp_path, capsys):
                      "--out", str(out)]) == 2
     assert "--model must be an existing .keras file" in capsys.readouterr().err
     assert cli.main(["export", "--out", str(out)]) == 2
+
+
+def test_an_existing_version_is_replaced_only_with_overwrite(tmp_path):
+    model = _build("position_decoder")
+    first = export_saved_model(model, tmp_path, version=1)
+    marker = first / "mine.txt"
+    marker.write_text("kept")
+    with pytest.raises(ValueError, match=r"exists: .*overwrite=True .*version=2"):
+        export_saved_model(model, tmp_path, version=1)
+    assert marker.read_text() == "kept"
+    assert export_saved_model(model, tmp_path, version=1, overwrite=True) == first
+    assert not marker.exists() and (first / "saved_model.pb").is_file()
+    with pytest.raises(ValueError, match="`overwrite` must be True or False"):
+        export_saved_model(model, tmp_path, version=1, overwrite="yes")
+
+
+def test_a_file_where_a_folder_belongs_is_refused_in_one_line(tmp_path, capsys):
+    model = _build("position_decoder")
+    a_file = tmp_path / "served"
+    a_file.write_text("not a folder")
+    for base in (a_file, a_file / "deeper"):
+        with pytest.raises(ValueError, match=r"`directory` must be a folder.* is a file"):
+            export_saved_model(model, base)
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "1").write_text("a file named like a version")
+    with pytest.raises(ValueError, match="is a file, not a version folder"):
+        export_saved_model(model, tmp_path / "base", version=1, overwrite=True)
+    assert a_file.read_text() == "not a folder"
+    # the CLI: one line on stderr, exit 2, for --out and for an existing version
+    keras_file = tmp_path / "mine.keras"
+    model.save(keras_file)
+    assert cli.main(["export", "--model", str(keras_file), "--out", str(a_file)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is a file" in err and "Traceback" not in err

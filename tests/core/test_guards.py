@@ -3,6 +3,8 @@
 INVALID_ARGUMENT. Empty batches give empty results of the right shape, and
 decoded images (which overshoot [0, 1] a little) can be encoded again."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -147,3 +149,92 @@ def test_served_position_model_refuses_non_finite_positions(tmp_path):
     served = tf.saved_model.load(str(export_saved_model(decoder, tmp_path))).signatures
     with pytest.raises(tf.errors.InvalidArgumentError, match="`position` must be finite"):
         served["serving_default"](position=tf.constant([[np.inf]], tf.float32))
+
+
+# -- every served signature, reloaded fresh: good, wrong shape, NaN, 0..255, empty ------
+
+def _sequential():
+    return keras.Sequential([keras.Input((16, 16, 1)), keras.layers.Conv2D(4, 3, padding="same"),
+                             keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2)])
+
+
+SERVED_KINDS = {
+    # 64x64 disks: the convolution whose empty batch TensorFlow's CPU kernel mis-shapes
+    "disk": lambda: zoo.disk_autoencoder(),
+    "position_encoder": lambda: zoo.position_encoder(),
+    "position_decoder": lambda: zoo.position_decoder(),
+    "sequential": _sequential,
+}
+
+
+@pytest.fixture(scope="module", params=["atomic"] + list(SERVED_KINDS))
+def every_signature(request, atomic_ae, served, tmp_path_factory):
+    if request.param == "atomic":
+        return atomic_ae, served
+    keras.utils.set_random_seed(0)
+    model = SERVED_KINDS[request.param]()
+    path = export_saved_model(model, tmp_path_factory.mktemp(request.param))
+    return model, tf.saved_model.load(str(path)).signatures
+
+
+def _input_of(signature):
+    (name, spec), = signature.structured_input_signature[1].items()
+    return name, tuple(spec.shape)
+
+
+def test_every_signature_checks_shape_and_values_and_takes_empty_batches(every_signature):
+    model, signatures = every_signature
+    for sig_name, signature in signatures.items():
+        name, shape = _input_of(signature)
+        inner = shape[1:]
+        good = RNG.uniform(0.1, 0.9, (3,) + inner).astype("float32")
+        outputs = signature(**{name: tf.constant(good)})
+        for out in outputs.values():
+            assert out.shape[0] == 3
+        # empty: empty outputs of the same shape past the batch
+        empty = signature(**{name: tf.zeros((0,) + inner)})
+        assert set(empty) == set(outputs)
+        for key, out in empty.items():
+            assert out.shape == (0,) + tuple(outputs[key].shape[1:]), (sig_name, key)
+        # wrong sizes and ranks: refused, naming the input and the expected shape
+        expected = "(" + ", ".join(["N"] + [str(d) for d in inner]) + ")"
+        wrong = [(3,) + inner + (1,), (3,) + inner[:-1]]
+        if len(inner) >= 2:
+            wrong += [(3, inner[0] // 2) + inner[1:], (3, inner[0], inner[1] // 2) + inner[2:],
+                      (3,) + inner[:-1] + (3,)]
+        else:
+            wrong += [(3, inner[0] + 1)]
+        for bad_shape in wrong:
+            with pytest.raises(tf.errors.InvalidArgumentError,
+                               match=rf"`{name}` must have shape {re.escape(expected)}"):
+                signature(**{name: tf.zeros(bad_shape)})
+        # NaN: refused for every input; 0..255 for images and signals
+        nan = good.copy()
+        nan.flat[1] = np.nan
+        with pytest.raises(tf.errors.InvalidArgumentError, match=f"`{name}` must be finite"):
+            signature(**{name: tf.constant(nan)})
+        if name == "images":
+            with pytest.raises(tf.errors.InvalidArgumentError, match=r"values in \[0, 1\]"):
+                signature(**{name: tf.constant(good * 255)})
+
+
+def test_a_sequential_model_is_served_under_its_input_and_output_names(tmp_path):
+    model = _sequential()
+    loaded = tf.saved_model.load(str(export_saved_model(model, tmp_path)))
+    name, shape = _input_of(loaded.signatures["serving_default"])
+    assert (name, shape) == (model.inputs[0].name, (None, 16, 16, 1))
+    x = _images(3)
+    out = loaded.signatures["serving_default"](**{name: tf.constant(x)})
+    assert list(out) == [model.layers[-1].name]
+    np.testing.assert_allclose(out[model.layers[-1].name], model.predict(x, verbose=0),
+                               atol=1e-5)
+
+
+def test_models_without_one_known_input_are_refused_saying_why(tmp_path):
+    with pytest.raises(ValueError, match="known input shape"):
+        export_saved_model(keras.Sequential([keras.layers.Dense(2)]), tmp_path)
+    a, b = keras.Input((3,)), keras.Input((3,))
+    two = keras.Model([a, b], keras.layers.Add()([a, b]))
+    with pytest.raises(ValueError, match=r"one input and one output.*2 input\(s\)"):
+        export_saved_model(two, tmp_path)
+    assert not any(tmp_path.iterdir())
