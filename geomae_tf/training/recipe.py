@@ -68,10 +68,13 @@ TRAINING_DEFAULTS = {
 #: `beta_1` is Adam's first-moment decay (Keras' default 0.9; the public PCA-AE
 #: reference uses 0.5).
 LR_SCHEDULES = ("constant", "cosine")
-#: Keras dtype policies a run may train under: "float32", or "mixed_bfloat16"
-#: (bfloat16 compute, float32 variables; CPUs with AVX512-BF16 and recent
-#: GPUs). The trained entry is always evaluated and exported in float32.
-DTYPE_POLICIES = ("float32", "mixed_bfloat16")
+#: Keras dtype policies a run may train under: "float32", "mixed_bfloat16"
+#: (bfloat16 compute, float32 variables; faster only on CPUs with bfloat16
+#: units and on GPUs), or "auto": "mixed_bfloat16" where those are present,
+#: "float32" elsewhere (`geomae_tf.training.trainer.resolve_dtype_policy`; the
+#: run's results.json records the policy it resolved to). The trained entry is
+#: always evaluated and exported in float32.
+DTYPE_POLICIES = ("auto", "float32", "mixed_bfloat16")
 #: `[export] version`: the version `geomae train RECIPE --publish` publishes to
 #: (refused when it exists, unless --force); None publishes to a new version.
 EXPORT_DEFAULTS = {"version": None}

@@ -149,9 +149,78 @@ def seed_run(seed: int) -> None:
 
 
 def build_model(recipe: Recipe, dtype_policy: str = "float32") -> keras.Model:
-    """The untrained model of a recipe, its layers under `dtype_policy`."""
+    """The untrained model of a recipe, its layers under `dtype_policy` ("auto":
+    see `resolve_dtype_policy`)."""
     with dtype_policy_scope(dtype_policy):
         return zoo.FACTORIES[recipe.factory](**recipe.model)
+
+
+#: The /proc/cpuinfo flags of CPUs with bfloat16 units (x86: AVX512-BF16, AMX-BF16).
+BFLOAT16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_bfloat16_flags(cpuinfo: str | None = None) -> list[str]:
+    """The flags of `BFLOAT16_CPU_FLAGS` that the CPU reports.
+
+    Args:
+        cpuinfo: str or None. The text of /proc/cpuinfo; None reads it (no
+            flags where it cannot be read, e.g. off Linux).
+
+    Example:
+    >>> cpu_bfloat16_flags("flags\t: fpu avx512f avx512_bf16")
+    ['avx512_bf16']
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return []
+    flags = set()
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            flags.update(value.split())
+    return [flag for flag in BFLOAT16_CPU_FLAGS if flag in flags]
+
+
+def gpu_present() -> bool:
+    """Whether the Keras backend of this process sees a GPU."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return any(device.platform == "gpu" for device in jax.devices())
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.is_available()
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def resolve_dtype_policy(name: str, cpuinfo: str | None = None,
+                         gpu: bool | None = None) -> str:
+    """The Keras dtype policy that `name` stands for on this machine.
+
+    "auto" is "mixed_bfloat16" (bfloat16 compute, float32 variables) where
+    bfloat16 computes faster: a GPU, or a CPU with bfloat16 units
+    (`BFLOAT16_CPU_FLAGS`); "float32" elsewhere, where bfloat16 only adds
+    conversions (3-5x slower under TensorFlow on such CPUs). Any other name
+    is returned as it is.
+
+    Args:
+        name: str. "auto", or a Keras dtype policy name.
+        cpuinfo: str or None. The text of /proc/cpuinfo (None: this machine's).
+        gpu: bool or None. Whether a GPU is present (None: `gpu_present()`).
+
+    Example:
+    >>> resolve_dtype_policy("auto", cpuinfo="flags : fpu sse2 avx2", gpu=False)
+    'float32'
+    """
+    if name != "auto":
+        return name
+    if gpu is None:
+        gpu = gpu_present()
+    return "mixed_bfloat16" if gpu or cpu_bfloat16_flags(cpuinfo) else "float32"
 
 
 @contextlib.contextmanager
@@ -160,11 +229,11 @@ def dtype_policy_scope(name: str) -> Iterator[None]:
 
     Layers take the global policy when they are created, so a model built in
     the block computes under `name` (e.g. "mixed_bfloat16": bfloat16 compute,
-    float32 variables) and keeps it after the block, while everything built
-    outside is unaffected.
+    float32 variables; "auto": see `resolve_dtype_policy`) and keeps it after
+    the block, while everything built outside is unaffected.
     """
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(name)
+    keras.config.set_dtype_policy(resolve_dtype_policy(name))
     try:
         yield
     finally:
@@ -435,9 +504,10 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
     evaluate_fn = evaluator_of(recipe) if evaluate else None
     eval_kwargs = evaluation_kwargs(recipe, evaluate_fn) if evaluate else {}
 
+    dtype_policy = resolve_dtype_policy(recipe.training["dtype_policy"])
     parallel = distribute.distribution(devices)
     with distribute.scope(parallel):
-        model = build_model(recipe, recipe.training["dtype_policy"])
+        model = build_model(recipe, dtype_policy)
         if recipe.training["init"]:  # fine-tuning: start from a trained entry's weights
             from geomae_tf.zoo.weights import load_weights_into
 
@@ -479,7 +549,7 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
         "epochs": len(history.history.get("loss", [])),
         "final_loss": float(history.history["loss"][-1]) if history.history.get("loss") else None,
         "train_seconds": round(wall, 1),
-        "dtype_policy": recipe.training["dtype_policy"],
+        "dtype_policy": dtype_policy,  # what "auto" resolved to on this machine
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                    f"TF {tf.__version__}, Keras {keras.__version__}",
         "run_dir": str(run_dir),

@@ -174,7 +174,7 @@ def test_bad_dtype_policies_are_named(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(text.replace("seed = 0", "seed = 0\ndtype_policy = \"float16\""))
     with pytest.raises(RecipeError, match=r"`training.dtype_policy` must be one of "
-                                          r"\['float32', 'mixed_bfloat16'\]. Received: "
+                                          r"\['auto', 'float32', 'mixed_bfloat16'\]. Received: "
                                           r"training.dtype_policy='float16'"):
         load_recipe(bad)
     bad.write_text(text.replace("seed = 0", "seed = 0\ndtype_policy = \"mixed_bfloat16\"\n"
