@@ -1,13 +1,19 @@
 """The `geomae` command line: train, tune, evaluate, export, figures, demo, navigate.
 
 Exit codes: 0 success, 1 failure while running (e.g. training diverged),
-2 bad arguments (unknown entry, bad recipe, bad option), as argparse does.
+2 bad arguments (unknown entry, bad recipe, bad option, a run folder another
+run holds), as argparse does; 130 interrupted (Ctrl-C), with one line saying
+what was kept.
 """
 
 from __future__ import annotations
 
+import _thread
 import argparse
+import contextlib
+import gc
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -60,6 +66,60 @@ def cmd_train(args: argparse.Namespace) -> None:
             print(f"not published: {args.saved_models}/ and "
                   f"{Path(recipe).with_suffix('.results.json')} are unchanged "
                   f"(--publish publishes a run of the recipe as it is)")
+
+
+@contextlib.contextmanager
+def _keyboard_interrupts():
+    """Ctrl-C raises KeyboardInterrupt where the command runs, never inside a
+    garbage-collector callback or a finaliser, where Python prints the
+    exception as "ignored" and carries on (JAX registers such a callback, and
+    training makes garbage at every step): there it is raised again a moment
+    later."""
+    import signal
+
+    def handler(signum, frame):
+        if _in_finaliser(frame):
+            threading.Timer(0.05, _thread.interrupt_main).start()
+            return
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: Python's own handling
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _in_finaliser(frame):
+    """Whether `frame` runs a garbage-collector callback or a `__del__`."""
+    callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+    while frame is not None:
+        if frame.f_code in callbacks or frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _interrupted_note(args):
+    """What an interrupted command kept, and how to go on (one line)."""
+    if args.command != "train":
+        return "Finished steps are kept; nothing half-written was published."
+    from geomae_tf.training.recipe import RecipeError, load_recipe
+
+    folders = []
+    for recipe in args.recipes:
+        try:
+            folders.append(str(Path(args.out_dir) / load_recipe(recipe).entry))
+        except (RecipeError, OSError, ValueError):
+            continue
+    where = ", ".join(folders) or args.out_dir
+    return (f"The run folder ({where}) keeps the backup of the last finished epoch (or "
+            f"stage); the same command resumes from it. A run is published only once it "
+            f"finishes.")
 
 
 def _processes(args):
@@ -417,12 +477,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     logs.quiet_tensorflow()  # TensorFlow's start-up notes held back, real warnings kept
     from geomae_tf.training.recipe import RecipeError
+    from geomae_tf.training.run_lock import RunFolderLocked
 
     try:
-        args.func(args)
-    except (UsageError, RecipeError, FileNotFoundError) as err:
+        with _keyboard_interrupts():
+            args.func(args)
+    except (UsageError, RecipeError, FileNotFoundError, RunFolderLocked) as err:
         print(f"geomae {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"geomae {args.command}: interrupted. {_interrupted_note(args)}",
+              file=sys.stderr)
+        return 130
     except ValueError as err:
         print(f"geomae {args.command}: error: {err}", file=sys.stderr)
         return 2

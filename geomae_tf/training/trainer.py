@@ -36,7 +36,7 @@ import tensorflow as tf
 
 from geomae_tf import analysis, atomic, datasets, validation, zoo
 from geomae_tf.training import callbacks as gcallbacks
-from geomae_tf.training import distribute
+from geomae_tf.training import distribute, run_lock
 from geomae_tf.training.recipe import RecipeError, load_recipe
 
 if TYPE_CHECKING:
@@ -435,6 +435,7 @@ def check_publishable(recipe: Recipe, saved_models: PathLike = "saved_models",
     return publish_target(recipe, saved_models, version, force)
 
 
+@run_lock.releases_locks
 def train(recipe_path: PathLike, out_dir: PathLike = "runs",
           saved_models: PathLike = "saved_models", export: bool = True,
           evaluate: bool = True, epochs: int | None = None, verbose: str | int = "auto",
@@ -484,6 +485,9 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
     Raises:
         PublishError: `publish` with an override, or onto an existing version
             without `force`.
+        RunFolderLocked: another live run holds the run folder
+            (`geomae_tf.training.run_lock`: the run holds `<run folder>/run.lock`
+            from before its first write until it ends, however it ends).
     """
     recipe = load_recipe(recipe_path)
     if export and keras.backend.backend() != "tensorflow":  # refused before training
@@ -499,6 +503,10 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
                           f"trainer = \"fit\". Received: trainer="
                           f"{recipe.training['trainer']!r}")
     chief = distribute.is_chief()
+    # One run owns its folder: refused at once if another live run holds it.
+    run_dir = Path(out_dir) / recipe.entry
+    own_dir = run_dir if chief else run_dir / f"process-{distribute.process_index()}"
+    run_lock.hold(own_dir, command=command)
     seed = recipe.training["seed"]
     seed_run(seed)
     evaluate_fn = evaluator_of(recipe) if evaluate else None
@@ -522,9 +530,6 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
     data = training_data(recipe) if trainer == "fit" else None
     if data is not None:
         check_image_shape(model, data, recipe)
-    run_dir = Path(out_dir) / recipe.entry
-    own_dir = run_dir if chief else run_dir / f"process-{distribute.process_index()}"
-    own_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
     with distribute.scope(parallel):
         if trainer == "fit":
