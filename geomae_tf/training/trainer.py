@@ -19,12 +19,15 @@ that skips the evaluation or the export cannot be published.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import inspect
 import json
 import os
 import platform
 import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -435,6 +438,85 @@ def check_publishable(recipe: Recipe, saved_models: PathLike = "saved_models",
     return publish_target(recipe, saved_models, version, force)
 
 
+class ExportError(RuntimeError):
+    """The SavedModel could not be written (the message carries TensorFlow's reason)."""
+
+
+def check_tensorflow_exports() -> None:
+    """Refuses, before a run trains, to promise a SavedModel that TensorFlow cannot write.
+
+    Raises:
+        RecipeError: TensorFlow is not installed in this environment.
+    """
+    if importlib.util.find_spec("tensorflow") is None:
+        raise RecipeError(f"the run's SavedModel is written by TensorFlow, which is not "
+                          f"installed here (KERAS_BACKEND={keras.backend.backend()!r}): "
+                          f"pip install 'tensorflow>=2.21,<2.22', or train with --no-export "
+                          f"(export=False) and export the run's last.weights.h5 where "
+                          f"TensorFlow is (python -m geomae_tf.export --help)")
+
+
+def export_run(model: keras.Model, entry: str, root: PathLike, config: dict[str, Any],
+               workdir: PathLike, version: int = 1) -> Path:
+    """Writes a trained model as `root/<entry>/<version>/` (SavedModel, weights, config).
+
+    Under TensorFlow, `export_entry` directly. Under JAX or PyTorch, which
+    cannot write a SavedModel, the trained weights and `config` go to a
+    temporary folder in `workdir` and `python -m geomae_tf.export` rebuilds the
+    model from them in a subprocess under KERAS_BACKEND=tensorflow and exports
+    it: the same SavedModel, with the same signatures, as a run trained under
+    TensorFlow. The version folder appears whole or not at all.
+
+    Args:
+        model: keras.Model. The trained model (float32).
+        entry: str. The entry's name (folder under `root`).
+        root: path. Folder of the SavedModels.
+        config: dict. `factory`, `model` arguments and what else to keep
+            (written as `<entry>.json`).
+        workdir: path. Where the subprocess's inputs are written (the run folder).
+        version: int. The version folder, replaced if it exists. Defaults to 1.
+
+    Returns:
+        The path of the version folder.
+
+    Raises:
+        ExportError: the TensorFlow subprocess failed (its last lines are in the message).
+
+    Example:
+    >>> export_run(model, "atomic_spikes", "runs/atomic_spikes/saved_models",
+    ...            {"factory": "atomic_autoencoder", "model": {"k": 10}}, "runs/atomic_spikes")
+    """
+    signature = zoo.ENTRIES.get(entry, {}).get("signature")
+    if keras.backend.backend() == "tensorflow":
+        from geomae_tf.export.saved_model import export_entry
+
+        return export_entry(model, entry, root=root, version=version, config=config,
+                            signature=signature, overwrite=True)
+    check_tensorflow_exports()
+    import geomae_tf
+
+    env = dict(os.environ, KERAS_BACKEND="tensorflow")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    package_parent = str(Path(geomae_tf.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([package_parent] + [p for p in [env.get("PYTHONPATH")]
+                                                            if p])
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=workdir, prefix=".export-") as tmp:
+        weights = Path(tmp) / f"{entry}.weights.h5"
+        model.save_weights(str(weights))
+        (Path(tmp) / f"{entry}.json").write_text(json.dumps(config, indent=2, default=float))
+        done = subprocess.run([sys.executable, "-m", "geomae_tf.export", str(weights),
+                               "--entry", entry, "--root", str(root), "--version", str(version),
+                               "--overwrite"], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
+        raise ExportError(f"the SavedModel of {entry!r} was not written: exporting the "
+                          f"weights trained under KERAS_BACKEND={keras.backend.backend()!r} "
+                          f"under TensorFlow (python -m geomae_tf.export) failed with exit "
+                          f"code {done.returncode}:\n{tail}")
+    return Path(root) / entry / str(version)
+
+
 @run_lock.releases_locks
 def train(recipe_path: PathLike, out_dir: PathLike = "runs",
           saved_models: PathLike = "saved_models", export: bool = True,
@@ -454,7 +536,8 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
         out_dir: folder of the run folders. Defaults to "runs".
         saved_models: folder of the published SavedModels (only read or
             written when publishing). Defaults to "saved_models".
-        export: bool. Export the trained model into the run folder.
+        export: bool. Export the trained model into the run folder (under
+            JAX or PyTorch through TensorFlow, in a subprocess: `export_run`).
         evaluate: bool. Measure the metrics on fresh held-out data and write
             them, with the command, seed and time, to the run's `results.json`.
         epochs: int or None. Overrides the recipe's epochs (quick checks; such
@@ -468,8 +551,7 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
         force: bool. Allow publishing over an existing version.
         devices: int or None. Train data-parallel on this many devices of the
             host (`geomae_tf.training.distribute`; the recipe's batch_size is
-            the global batch); None or 1 trains on one device. Under a
-            backend other than TensorFlow, `export` must be False.
+            the global batch); None or 1 trains on one device.
         processes: dict or None. A multi-process run (JAX, one process per
             host): `coordinator`, `num_processes`, `process_id` and
             `timeout`, as `distribute.initialize_processes` takes them
@@ -490,11 +572,8 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
             from before its first write until it ends, however it ends).
     """
     recipe = load_recipe(recipe_path)
-    if export and keras.backend.backend() != "tensorflow":  # refused before training
-        raise RecipeError(f"the run's SavedModel is written by TensorFlow: with KERAS_BACKEND="
-                          f"{keras.backend.backend()!r}, train with --no-export (export=False), "
-                          f"then load the run's last.weights.h5 into the factory's model under "
-                          f"KERAS_BACKEND=tensorflow and export it (docs/scaling_out.md)")
+    if export and keras.backend.backend() != "tensorflow":  # checked before training
+        check_tensorflow_exports()
     target = check_publishable(recipe, saved_models, version, force, epochs, evaluate,
                                export) if publish else None
     processes = distribute.initialize_processes(**(processes or {}))
@@ -581,15 +660,10 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
             results["metrics"] = evaluate_fn(model, **eval_kwargs)
         results["evaluation"] = eval_kwargs
     if export:
-        from geomae_tf.export.saved_model import export_entry
-
         config = {"factory": recipe.factory, "model": recipe.model,
                   "recipe": str(recipe.path), "results": results}
-        spec = zoo.ENTRIES.get(recipe.entry, {})
-        results["export"] = str(export_entry(model, recipe.entry, root=run_dir / "saved_models",
-                                             version=1, config=config,
-                                             signature=spec.get("signature"),
-                                             overwrite=True))
+        results["export"] = str(export_run(model, recipe.entry, run_dir / "saved_models",
+                                           config, workdir=run_dir))
     if target is not None:
         results["published"] = str(publish_run(results["export"], results, recipe, target))
     atomic.write_text(run_dir / "results.json",

@@ -99,7 +99,7 @@ def test_unknown_backend_is_refused_by_name():
 def test_geomae_train_devices_runs_data_parallel(two_device_step):
     """`geomae train RECIPE --devices 2` (a tiny atomic recipe) trains and ends
     finite; under TensorFlow it exports its one-device copy (elsewhere it runs
-    with --no-export: the SavedModel is written under TensorFlow)."""
+    with --no-export to stay short: test_export_any_backend.py checks that export)."""
     cli = two_device_step["cli"]
     assert cli["exit_code"] == 0 and cli["epochs"] == 2
     assert 0.0 < cli["final_loss"] < 1.0
@@ -119,16 +119,3 @@ def test_geomae_train_refuses_more_devices_than_exist(tmp_path, capsys):
     assert "geomae train: error: `devices` (geomae train --devices)" in err
     assert "Received: devices=64" in err
     assert not (tmp_path / "disk_ae").exists()  # refused before anything was written
-
-
-@pytest.mark.skipif(BACKEND == "tensorflow", reason="TensorFlow writes the SavedModel itself")
-def test_geomae_train_export_outside_tensorflow_is_refused_before_training(tmp_path, capsys):
-    from geomae_tf import cli
-    from tests.core.recipes import write_tiny
-
-    recipe = write_tiny(tmp_path / "tiny.toml")
-    code = cli.main(["train", str(recipe), "--out-dir", str(tmp_path)])
-    assert code == 2
-    err = capsys.readouterr().err
-    assert f"with KERAS_BACKEND='{BACKEND}', train with --no-export" in err
-    assert not (tmp_path / "disk_ae").exists()
