@@ -1,6 +1,7 @@
-"""A wheel (and a wheel built from the sdist) carries every published entry at
-every version, SavedModels and recipes included, and an install of it serves
-each entry's latest version with the checkout's weights.
+"""Where the zoo is found, and what an install carries: a wheel (and a wheel
+built from the sdist) holds every published entry at every version,
+SavedModels and recipes included, and an install of it serves each entry's
+latest version with the checkout's weights.
 
 The package is built from a copy of the checkout (the working tree is shared
 and stays free of build folders), installed into a fresh venv outside it,
@@ -25,9 +26,6 @@ import numpy as np
 import pytest
 
 from geomae_tf import zoo
-
-# Each test builds or installs the package (together about a minute on 2 shared cores).
-pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 #: Top-level folders of a checkout that a build never reads (outputs, caches).
@@ -85,6 +83,26 @@ def _data_files(wheel):
                 for name in archive.namelist() if ".data/data/" in name}
 
 
+def test_lookup_order_environment_then_checkout_then_install(tmp_path, monkeypatch):
+    """`$GEOMAE_SAVED_MODELS` first, then the checkout, then the install's share folder;
+    recipes from the checkout's zoo/ first."""
+    root = tmp_path / "mine"
+    source = REPO / "saved_models" / "disk_ae" / str(max(published("disk_ae")))
+    shutil.copytree(source, root / "disk_ae" / "99", ignore=shutil.ignore_patterns(".*"))
+    monkeypatch.setenv("GEOMAE_SAVED_MODELS", str(root))
+    roots = zoo.weights.search_roots()
+    assert roots[:2] == [root, REPO / "saved_models"]
+    assert roots[2:] == [r / "saved_models" for r in zoo.weights.installed_roots()]
+    assert zoo.weights.entry_dir("disk_ae") == root / "disk_ae" / "99"
+    assert zoo.weights.entry_dir("disk_ae", version=1) == REPO / "saved_models" / "disk_ae" / "1"
+    assert zoo.entry_versions("disk_ae")[root] == [99]
+    assert zoo.weights.recipe_path("disk_ae") == REPO / "zoo" / "disk_ae.toml"
+    monkeypatch.delenv("GEOMAE_SAVED_MODELS")
+    assert zoo.weights.entry_dir("disk_ae").parent == REPO / "saved_models" / "disk_ae"
+
+
+# Each test below builds or installs the package (together about a minute on 2 shared cores).
+@pytest.mark.slow
 def test_the_wheel_carries_every_version_savedmodels_and_recipes(built):
     files = _data_files(built["wheel"])
     for entry in zoo.ENTRIES:
@@ -105,6 +123,7 @@ def test_the_wheel_carries_every_version_savedmodels_and_recipes(built):
     assert not any("/." in name or name.endswith("models.config") for name in files)
 
 
+@pytest.mark.slow
 def test_the_wheel_built_from_the_sdist_carries_the_same_files(built):
     assert _data_files(built["wheel_from_sdist"]) == _data_files(built["wheel"])
 
@@ -131,6 +150,7 @@ print(json.dumps(found))
 """
 
 
+@pytest.mark.slow
 def test_a_wheel_install_loads_every_entrys_latest_version(built, monkeypatch):
     work = built["work"]
     fresh = work / "fresh"
