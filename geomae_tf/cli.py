@@ -234,6 +234,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
         paths = cards.write_cards(None if args.cards is True else args.cards)
         print(f"{len(paths)} model card(s) written to {paths[0].parent if paths else '-'}")
+        if args.cards is True or args.readme:
+            # the README's zoo table reports the same recorded results as the cards
+            print(f"zoo table written to {cards.update_readme(args.readme)}")
         return
     rows = report.evaluate_entries(_entries(args.entries), quick=args.quick, progress=True)
     paths = report.write_report(rows, args.out)
@@ -246,6 +249,17 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 def cmd_figures(args: argparse.Namespace) -> None:
     from geomae_tf.analysis import report
 
+    if args.docs:
+        # the README's and the cards' PNGs (docs/figures/), from the trained entries
+        from geomae_tf.analysis import docs_figures
+
+        if args.entries:
+            raise UsageError(f"--docs draws every figure of docs/figures, without "
+                             f"entries. Received: entries={args.entries}")
+        for path in docs_figures.write_docs_figures(
+                None if args.out == "figures" else args.out):
+            print(path)
+        return
     for path in report.all_figures(_entries(args.entries), args.out, progress=True):
         print(path)
 
@@ -399,11 +413,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="reports", help="folder for evaluation.json/.md")
     p.add_argument("--quick", action="store_true", help="smaller held-out sets")
     p.add_argument("--readme", default=None,
-                   help="also rewrite the zoo table of this README (between its markers)")
+                   help="also rewrite the zoo table of this README (between its markers) "
+                        "from the recorded results the model cards report")
     p.add_argument("--cards", nargs="?", const=True, default=None, metavar="DIR",
                    help="only rewrite the model cards (default folder: docs/zoo of this "
-                        "checkout) from the recipes and their recorded results "
-                        "(zoo/<entry>.results.json); evaluates nothing")
+                        "checkout, and then the zoo table of its README.md) from the "
+                        "results recorded with each entry's latest version; evaluates "
+                        "nothing")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("export", help="(re)write the SavedModel of zoo entries")
@@ -431,6 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("figures", help="the papers' figures for zoo entries")
     p.add_argument("entries", nargs="*", help="zoo entries (default: every trained one)")
     p.add_argument("--out", default="figures", help="folder of the figures (one per entry)")
+    p.add_argument("--docs", action="store_true",
+                   help="draw the small PNGs of docs/figures/ shown in the README and the "
+                        "model cards (to --out when given)")
     p.set_defaults(func=cmd_figures)
 
     p = sub.add_parser("demo", help="evaluate every trained entry and draw its figures")

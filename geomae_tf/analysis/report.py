@@ -21,13 +21,21 @@ QUICK_N_TEST = 300
 
 
 def check_claims(entry: str, metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """[(text, measured, passed)] for the entry's claims (presets `checks`)."""
+    """The entry's claims (presets `checks`) against `metrics`.
+
+    Returns:
+        list of dict: `metric`, `claim` (its text), `source`, `measured`,
+        `holds`, and `restated` (the presets' restatement of a claim the
+        evidence shows to be ill-posed, or None).
+    """
     out = []
+    restated = zoo.ENTRIES[entry].get("restated", {})
     for metric, op, threshold, source in zoo.ENTRIES[entry].get("checks", ()):
         value = metrics.get(metric)
         passed = value is not None and _OPS[op](value, threshold)
         out.append({"metric": metric, "claim": f"{metric} {op} {threshold:g}",
-                    "source": source, "measured": value, "holds": bool(passed)})
+                    "source": source, "measured": value, "holds": bool(passed),
+                    "restated": restated.get(metric)})
     return out
 
 
@@ -135,33 +143,16 @@ def text_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def zoo_table(rows: list[dict]) -> str:
-    """The README's zoo table: one line per entry, measured metrics and claims."""
-    lines = ["| entry | paper | measured on fresh data (claims: holds?) | parameters | training |",
-             "| --- | --- | --- | --- | --- |"]
-    for row in rows:
-        spec = zoo.ENTRIES[row["entry"]]
-        claims = "; ".join(f"{c['metric']} = {_fmt(c['measured'])} ({c['claim']}: "
-                           f"{'yes' if c['holds'] else 'NO'})" for c in row["claims"])
-        measured = "; ".join(x for x in (claims, _other_metrics(row)) if x)
-        train = f"{row['train_seconds'] / 60:.1f} min" if row["train_seconds"] else "?"
-        lines.append(f"| [`{row['entry']}`](docs/zoo/{row['entry']}.md) | {spec['paper']} | "
-                     f"{measured} | {row['parameters']:,} | {train} (`{spec['recipe']}`) |")
-    return "\n".join(lines)
+def update_readme(path: PathLike, rows: list[dict] | None = None) -> Path:
+    """Rewrites the README's zoo table from the entries' recorded results.
 
+    The table reports what the model cards report (`cards.readme_table`), never
+    a new evaluation's numbers, so that the README and the cards agree; `rows`
+    is accepted and ignored.
+    """
+    from geomae_tf.analysis import cards
 
-def update_readme(path: PathLike, rows: list[dict], start: str = "<!-- zoo-table:start -->",
-                  end: str = "<!-- zoo-table:end -->") -> Path:
-    """Replaces the README's zoo table (between the markers) with `rows`."""
-    path = Path(path)
-    text = path.read_text()
-    if start not in text or end not in text:
-        raise ValueError(f"`readme` must contain the markers {start} and {end}. "
-                         f"Received: readme={str(path)!r} without them")
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    atomic.write_text(path, f"{head}{start}\n{zoo_table(rows)}\n{end}{tail}")
-    return path
+    return cards.update_readme(path)
 
 
 def write_report(rows: list[dict], out_dir: PathLike) -> list[Path]:

@@ -82,3 +82,67 @@ def test_api_reference_builds_without_warnings(tmp_path):
     for name in ("geomae_tf.zoo.load", "export_saved_model", "render_card", "AtomicDecoder",
                  "CodeRefinement", "atomic_autoencoder", "make_spikes", "load_recipe"):
         assert name in api
+
+
+FIGURES = REPO / "docs" / "figures"
+CARDS = sorted((REPO / "docs" / "zoo").glob("*.md"))
+
+
+def _png_references(page):
+    return set(re.findall(r"\]\(([^)\s]+\.png)\)", page.read_text()))
+
+
+def test_every_referenced_png_exists_and_every_png_is_shown():
+    # docs/figures/ holds exactly the PNGs that the README or a card shows
+    shown = set()
+    for page in [REPO / "README.md", *CARDS]:
+        for target in _png_references(page):
+            path = (page.parent / target).resolve()
+            assert path.is_file(), f"{page.name} shows {target}, which does not exist"
+            shown.add(path)
+    pngs = {p.resolve() for p in FIGURES.glob("*.png")}
+    assert pngs, "docs/figures/ is empty: run `geomae figures --docs`"
+    assert pngs <= shown, f"not shown by the README or a card: {sorted(p.name for p in pngs - shown)}"
+
+
+def test_figures_are_small_and_listed_once():
+    from geomae_tf.analysis import docs_figures
+
+    files = [f["file"] for f in docs_figures.DOC_FIGURES]
+    assert len(files) == len(set(files))
+    assert sorted(files) == sorted(p.name for p in FIGURES.glob("*.png"))
+    for path in FIGURES.glob("*.png"):
+        assert path.stat().st_size < docs_figures.MAX_BYTES, path.name
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_figures_folder_is_not_ignored():
+    # `.gitignore`'s /figures/ (the CLI's default output) must not hide docs/figures/
+    result = subprocess.run(["git", "check-ignore", "-q", "docs/figures/x.png"], cwd=REPO)
+    assert result.returncode == 1
+
+
+def test_readme_links_the_examples_the_notebook_and_serving():
+    text = (REPO / "README.md").read_text()
+    for target in ("examples/", "examples/navigate.ipynb", "docs/serving.md"):
+        assert f"]({target})" in text
+    assert '"signature_name": "encode", ...' not in text
+
+
+@pytest.mark.parametrize("page", sorted(p for p in (REPO / "docs").glob("*.md")),
+                         ids=lambda p: p.name)
+def test_docs_page_opens_with_what_it_shows_and_how_to_reproduce(page):
+    head = "\n".join(page.read_text().splitlines()[:14])
+    assert re.search(r"^What this page shows", head, re.M), f"{page.name}: say what it shows"
+    assert re.search(r"Reproduce", head), f"{page.name}: say how to reproduce it"
+
+
+@pytest.mark.parametrize("recipe", sorted((REPO / "zoo").glob("*.toml")), ids=lambda p: p.name)
+def test_recipe_header_says_what_the_entry_is_in_five_lines(recipe):
+    header = []
+    for line in recipe.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        header.append(line)
+    assert 1 <= len(header) <= 5, f"{recipe.name}: {len(header)} header lines (history: CHANGELOG.md)"
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", "\n".join(header))
