@@ -300,6 +300,34 @@ def cmd_tune(args: argparse.Namespace) -> None:
         raise UsageError(str(err)) from None
 
 
+def _number(kind, minimum, exclusive=False, below=None):
+    """An argparse `type`: `kind` (int or float) at least `minimum` (above it
+    when `exclusive`; under `below` when given), so that a bad number exits 2
+    before any work, as a bad recipe value does."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {'an int' if kind is int else 'a number'}"
+                                             f", not {text!r}") from None
+        if value != value or value in (float("inf"), float("-inf")) \
+                or value < minimum or (exclusive and value == minimum) \
+                or (below is not None and value >= below):
+            bound = f"> {minimum:g}" if exclusive else f">= {minimum:g}"
+            if below is not None:
+                bound += f" and < {below:g}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, not {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+POSITIVE_INT = _number(int, 1)
+NON_NEGATIVE_INT = _number(int, 0)
+POSITIVE_FLOAT = _number(float, 0.0, exclusive=True)
+
+
 def _reference(text):
     """`--reference`: a training sample's index, or "mean"."""
     if text == "mean":
@@ -349,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", default="runs", help="run folders (logs, backups)")
     p.add_argument("--saved-models", default="saved_models",
                    help="where --publish publishes (saved_models/<entry>/<version>/)")
-    p.add_argument("--epochs", type=int, default=None,
+    p.add_argument("--epochs", type=POSITIVE_INT, default=None,
                    help="override the recipe's epochs (such a run is never published)")
     p.add_argument("--no-export", action="store_true",
                    help="do not export the model into the run folder")
@@ -357,27 +385,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--publish", action="store_true",
                    help="publish the finished run to saved_models/<entry>/<version>/ and "
                         "<recipe>.results.json (default: a new version)")
-    p.add_argument("--version", type=int, default=None,
+    p.add_argument("--version", type=POSITIVE_INT, default=None,
                    help="with --publish: the version to publish to (default: the recipe's "
                         "[export] version, else one above the latest)")
     p.add_argument("--force", action="store_true",
                    help="with --publish: replace an existing version")
     p.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                    help="0 silent, 1 progress bar, 2 one line per epoch")
-    p.add_argument("--devices", type=int, default=1,
+    p.add_argument("--devices", type=POSITIVE_INT, default=1,
                    help="train data-parallel on N devices of this host (KERAS_BACKEND jax or "
                         "tensorflow; the recipe's batch_size is the global batch; on a CPU, "
                         "XLA_FLAGS=--xla_force_host_platform_device_count=N splits it)")
     p.add_argument("--coordinator", default=None, metavar="HOST:PORT",
                    help="multi-process training (KERAS_BACKEND=jax, one process per host): "
                         "where process 0 listens (default: KERAS_DISTRIBUTION_JOB_ADDRESSES)")
-    p.add_argument("--num-processes", type=int, default=None,
+    p.add_argument("--num-processes", type=POSITIVE_INT, default=None,
                    help="the number of processes (default: KERAS_DISTRIBUTION_NUM_PROCESSES, "
                         "else 1); --devices is then per process")
-    p.add_argument("--process-id", type=int, default=None,
+    p.add_argument("--process-id", type=NON_NEGATIVE_INT, default=None,
                    help="this process's id, 0..N-1; process 0 writes the results "
                         "(default: KERAS_DISTRIBUTION_PROCESS_ID)")
-    p.add_argument("--coordinator-timeout", type=int, default=None, metavar="SECONDS",
+    p.add_argument("--coordinator-timeout", type=POSITIVE_INT, default=None,
+                   metavar="SECONDS",
                    help="seconds to wait for the coordinator and the other processes "
                         "(default: 120)")
     p.set_defaults(func=cmd_train)
@@ -386,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("recipe", help="a recipe with a [tune] section")
     p.add_argument("--out-dir", default="runs/tune",
                    help="tuner folder (trials, the lambda table and plot)")
-    p.add_argument("--max-trials", type=int, default=None,
+    p.add_argument("--max-trials", type=POSITIVE_INT, default=None,
                    help="trials to run (default: one per lambda of the recipe's [tune])")
     role = p.add_mutually_exclusive_group()
     role.add_argument("--chief", action="store_true",
@@ -401,9 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tuner-id", default=None,
                    help="a worker's unique name (default: KERASTUNER_TUNER_ID, else "
                         "<hostname>-<pid>)")
-    p.add_argument("--connect-timeout", type=float, default=60.0,
+    p.add_argument("--connect-timeout", type=POSITIVE_FLOAT, default=60.0,
                    help="seconds a worker waits for the chief before it gives up")
-    p.add_argument("--worker-timeout", type=float, default=60.0,
+    p.add_argument("--worker-timeout", type=POSITIVE_FLOAT, default=60.0,
                    help="seconds of silence after which the chief counts a worker as lost "
                         "and queues its trial again")
     p.set_defaults(func=cmd_tune)
@@ -426,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("entries", nargs="*", help="zoo entries (default: every trained one)")
     p.add_argument("--saved-models", default="saved_models",
                    help="root of the SavedModels (<root>/<entry>/<version>/)")
-    p.add_argument("--version", type=int, default=None,
+    p.add_argument("--version", type=POSITIVE_INT, default=None,
                    help="version folder to write for ENTRY (required; a new one becomes "
                         "the version zoo.load and TF Serving use)")
     p.add_argument("--force", action="store_true",
@@ -463,19 +492,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("navigate", help="sweep latent coordinates of an entry: GIFs and "
                                         "PNG strips between the training codes' bounds")
     p.add_argument("entry", help="a zoo entry with a decoder, e.g. atomic_spikes")
-    p.add_argument("--block", type=int, default=None,
+    p.add_argument("--block", type=NON_NEGATIVE_INT, default=None,
                    help="atomic entries: the block (from 0) whose d0 coordinates are swept "
                         "(default: the brightest atom of the reference)")
-    p.add_argument("--steps", type=int, default=16, help="frames per GIF")
-    p.add_argument("--quantile", type=float, default=0.01,
+    p.add_argument("--steps", type=_number(int, 2), default=16, help="frames per GIF")
+    p.add_argument("--quantile", type=_number(float, 0.0, below=0.5), default=0.01,
                    help="bounds: this quantile and 1 - it of the training codes "
                         "(0: min and max)")
     p.add_argument("--reference", type=_reference, default=0,
                    help="the other coordinates' values: a training sample's code (its "
                         "index; default: 0, the first) or 'mean'")
-    p.add_argument("--n-codes", type=int, default=1000,
+    p.add_argument("--n-codes", type=POSITIVE_INT, default=1000,
                    help="training inputs encoded for the bounds")
-    p.add_argument("--fps", type=float, default=8.0, help="GIF frames per second")
+    p.add_argument("--fps", type=POSITIVE_FLOAT, default=8.0, help="GIF frames per second")
     p.add_argument("--atom-only", action="store_true",
                    help="atomic entries: show the swept block's atom alone")
     p.add_argument("--recipe", default=None,
@@ -490,8 +519,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, "epochs", None) is not None and args.epochs < 1:
-        parser.error(f"--epochs must be a positive int. Received: --epochs={args.epochs}")
     from geomae_tf import logs
 
     logs.quiet_tensorflow()  # TensorFlow's start-up notes held back, real warnings kept

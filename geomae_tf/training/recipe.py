@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -78,6 +79,25 @@ DTYPE_POLICIES = ("auto", "float32", "mixed_bfloat16")
 #: `[export] version`: the version `geomae train RECIPE --publish` publishes to
 #: (refused when it exists, unless --force); None publishes to a new version.
 EXPORT_DEFAULTS = {"version": None}
+#: `[tune]`: the options of `geomae tune` (`geomae_tf.training.tuning`, which
+#: documents them), checked when the recipe loads (`check_tune`).
+TUNE_DEFAULTS = {
+    "regularizer": None,
+    "lambdas": None,
+    "lambda_range": None,
+    "n_lambdas": 5,
+    "include_zero": True,
+    "epochs": None,
+    "max_trials": None,
+    "hole": None,
+    "n_val": 200,
+    "val_seed": 1789,
+    "n_test": 300,
+    "test_seed": 2024,
+    "n_samples": 256,
+    "test_n_samples": 1024,
+    "max_gap": None,
+}
 
 
 class RecipeError(ValueError):
@@ -125,6 +145,161 @@ def _parameters(fn):
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _pair(name, value, minimum=None, exclusive=False, ordered="<"):
+    """`value` as a [low, high] pair of numbers (low < high, or <=)."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2 \
+            or not all(_is_number(v) for v in value):
+        raise ValueError(f"`{name}` must be a [low, high] pair of numbers. "
+                         f"Received: {name}={value!r}")
+    low, high = (float(v) for v in value)
+    if minimum is not None and (low < minimum or (exclusive and low == minimum)):
+        raise ValueError(f"`{name}` must start {'above' if exclusive else 'at or above'} "
+                         f"{minimum:g}. Received: {name}={value!r}")
+    if not (low < high if ordered == "<" else low <= high):
+        raise ValueError(f"`{name}` must be a [low, high] pair with low {ordered} high. "
+                         f"Received: {name}={value!r}")
+    return [low, high]
+
+
+def check_tune(options: dict[str, Any] | None) -> dict[str, Any]:
+    """The `[tune]` table checked (keys and values): `TUNE_DEFAULTS` updated
+    by `options`. What depends on the rest of the recipe (the regulariser,
+    the hole from `[data] exclude`) is checked by `geomae tune` itself.
+
+    Raises:
+        ValueError: an unknown key, or a value of the wrong type or range,
+            named `tune.<key>`.
+
+    Example:
+    >>> check_tune({"max_trials": 3})["n_lambdas"]
+    5
+    """
+    settings = validation.with_defaults("tune", options, TUNE_DEFAULTS)
+    for key in ("n_lambdas", "n_val", "n_test", "n_samples", "test_n_samples"):
+        validation.check_int(f"tune.{key}", settings[key], minimum=1)
+    for key in ("epochs", "max_trials"):
+        if settings[key] is not None:
+            validation.check_int(f"tune.{key}", settings[key], minimum=1)
+    for key in ("val_seed", "test_seed"):
+        validation.check_int(f"tune.{key}", settings[key], minimum=0)
+    if not isinstance(settings["include_zero"], bool):
+        raise ValueError(f"`tune.include_zero` must be true or false. Received: "
+                         f"include_zero={settings['include_zero']!r}")
+    if settings["regularizer"] is not None and not isinstance(settings["regularizer"], str):
+        raise ValueError(f"`tune.regularizer` must be the name of a regulariser. "
+                         f"Received: regularizer={settings['regularizer']!r}")
+    lambdas = settings["lambdas"]
+    if lambdas is not None:
+        if not isinstance(lambdas, (list, tuple)) or not lambdas:
+            raise ValueError(f"`tune.lambdas` must be a non-empty list of numbers >= 0. "
+                             f"Received: lambdas={lambdas!r}")
+        for i, value in enumerate(lambdas):
+            validation.check_float(f"tune.lambdas[{i}]", value, minimum=0.0)
+    if settings["lambda_range"] is not None:
+        _pair("tune.lambda_range", settings["lambda_range"], minimum=0.0, exclusive=True,
+              ordered="<=")
+    if settings["hole"] is not None:
+        _pair("tune.hole", settings["hole"])
+    if settings["max_gap"] is not None:
+        validation.check_float("tune.max_gap", settings["max_gap"], minimum=1.0)
+    return settings
+
+
+#: How a parameter's annotation reads a TOML value: base name -> accepted types.
+_ANNOTATED = {
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": _is_number,
+    "bool": lambda v: isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+    "PathLike": lambda v: isinstance(v, str),
+    "None": lambda v: v is None,
+    "tuple": lambda v: isinstance(v, (list, tuple)),
+    "list": lambda v: isinstance(v, (list, tuple)),
+    "Sequence": lambda v: isinstance(v, (list, tuple)),
+    "Iterable": lambda v: isinstance(v, (list, tuple)),
+    "Mapping": lambda v: isinstance(v, dict),
+    "dict": lambda v: isinstance(v, dict),
+}
+#: Word for word, what each base name asks for (in error messages).
+_WORDS = {"int": "an int", "float": "a number", "bool": "true or false", "str": "a string",
+          "PathLike": "a path (string)", "None": "absent", "tuple": "a list",
+          "list": "a list", "Sequence": "a list", "Iterable": "a list", "Mapping": "a table",
+          "dict": "a table"}
+
+
+def _alternatives(annotation):
+    """The top-level alternatives of an annotation string ("int | None" ->
+    ["int", "None"]), each cut to its base name ("tuple[int, int]" -> "tuple")."""
+    parts, depth, current = [], 0, ""
+    for char in annotation:
+        depth += char == "["
+        depth -= char == "]"
+        if char == "|" and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return [part.strip().split("[")[0].split(".")[-1] for part in parts]
+
+
+def _check_value(name, value, annotation):
+    """`value` checked against the parameter's annotation (a string, with
+    `from __future__ import annotations`), and counts and seeds for range."""
+    if not isinstance(annotation, str) or not annotation:
+        return
+    bases = _alternatives(annotation)
+    if not all(base in _ANNOTATED for base in bases):
+        return  # an annotation this check does not read (ArrayLike, a class, ...)
+    if not any(_ANNOTATED[base](value) for base in bases):
+        wanted = " or ".join(dict.fromkeys(_WORDS[base] for base in bases if base != "None"))
+        raise ValueError(f"`{name}` must be {wanted}. Received: {name.split('.')[-1]}="
+                         f"{value!r}")
+    key = name.split(".")[-1]
+    if _ANNOTATED["int"](value) and "int" in bases:
+        if key == "seed" or key.endswith("_seed"):
+            validation.check_int(name, value, minimum=0)
+        elif key.startswith(("n_", "max_")) or key in ("batch_size", "image_size", "k",
+                                                        "d0", "latent_dim"):
+            validation.check_int(name, value, minimum=1)
+    if _is_number(value) and not math.isfinite(value):  # TOML has nan and inf
+        raise ValueError(f"`{name}` must be finite. Received: {key}={value!r}")
+
+
+def _check_arguments(path, section, fn, values, skip=()):
+    """Every value of the table `[section]` checked against the annotation of
+    the parameter of `fn` it goes to: a RecipeError naming the file, the
+    section and the key before anything runs, instead of an error (or a
+    silent misreading: `use_bias = "false"` is a true string) deep inside."""
+    params = inspect.signature(fn).parameters
+    for key, value in values.items():
+        if key in skip or key not in params:
+            continue
+        try:
+            _check_value(f"{section}.{key}", value, params[key].annotation)
+        except (TypeError, ValueError) as err:
+            raise RecipeError(f"{path}: {err}") from None
+
+
+def _check_evaluation(recipe):
+    """The `[evaluation]` table checked against the evaluator the run will
+    use (its keys and the types of its values), before anything trains."""
+    from geomae_tf import analysis
+    from geomae_tf.training import trainer  # late: the trainer imports this module
+
+    family = recipe.evaluation.get("family")
+    if family is not None and family not in analysis.EVALUATORS:
+        raise RecipeError(f"{recipe.path}: [evaluation] family must be one of "
+                          f"{sorted(analysis.EVALUATORS)}. Received: family={family!r}")
+    evaluate_fn = trainer.evaluator_of(recipe)
+    kwargs = trainer.evaluation_kwargs(recipe, evaluate_fn)  # unknown keys
+    _check_arguments(recipe.path, "evaluation", evaluate_fn, kwargs)
+
+
 def _check_epochs(training):
     """`epochs` is a positive int; the progressive trainer also takes one per
     stage (a list such as [30, 60, 60])."""
@@ -164,6 +339,10 @@ def load_recipe(path: PathLike) -> Recipe:
     except tomllib.TOMLDecodeError as err:
         raise RecipeError(f"{path}: not valid TOML: {err}") from None
     _check_keys(path, "top level", raw, TOP_LEVEL_KEYS)
+    for section in ("model", "data", "training", "evaluation", "export", "tune"):
+        if not isinstance(raw.get(section, {}), dict):
+            raise RecipeError(f"{path}: [{section}] must be a table of options. "
+                              f"Received: {section}={raw[section]!r}")
     for key in ("entry", "factory"):
         if not isinstance(raw.get(key), str):
             raise RecipeError(f"{path}: `{key}` must be a string. Received: "
@@ -175,6 +354,7 @@ def load_recipe(path: PathLike) -> Recipe:
     model = dict(raw.get("model", {}))
     _check_keys(path, "model", model,
                 _parameters(zoo.FACTORIES[factory]) - {"weights"})
+    _check_arguments(path, "model", zoo.FACTORIES[factory], model)
 
     data = dict(raw.get("data", {}))
     dataset = data.get("dataset")
@@ -183,6 +363,7 @@ def load_recipe(path: PathLike) -> Recipe:
                           f"{sorted(datasets.DATASETS)}. Received: dataset={dataset!r}")
     _check_keys(path, "data", data,
                 _parameters(datasets.DATASETS[dataset].training_dataset) | {"dataset"})
+    _check_arguments(path, "data", datasets.DATASETS[dataset].training_dataset, data)
     if isinstance(data.get("path"), str) and not data["path"].startswith("tfds:"):
         # the user's data: a relative path is relative to the recipe's folder
         data["path"] = str(path.parent / Path(data["path"]).expanduser())
@@ -245,8 +426,15 @@ def load_recipe(path: PathLike) -> Recipe:
             validation.check_int("export.version", export["version"], minimum=1)
         except (TypeError, ValueError) as err:
             raise RecipeError(f"{path}: {err}") from None
-    return Recipe(path=path, entry=raw["entry"], factory=factory,
-                  description=raw.get("description", ""), paper=raw.get("paper", ""),
-                  model=model, data=data, training=training,
-                  evaluation=dict(raw.get("evaluation", {})), export=export,
-                  tune=dict(raw.get("tune", {})))
+    tune = raw.get("tune", {})
+    try:
+        check_tune(tune)
+    except (TypeError, ValueError) as err:
+        raise RecipeError(f"{path}: {err}") from None
+    recipe = Recipe(path=path, entry=raw["entry"], factory=factory,
+                    description=raw.get("description", ""), paper=raw.get("paper", ""),
+                    model=model, data=data, training=training,
+                    evaluation=dict(raw.get("evaluation", {})), export=export,
+                    tune=dict(tune))
+    _check_evaluation(recipe)
+    return recipe

@@ -70,28 +70,11 @@ from geomae_tf.analysis import disk as disk_analysis
 from geomae_tf.analysis.plotting import pyplot, save_figure
 from geomae_tf.datasets import disks
 from geomae_tf.training import trainer
-from geomae_tf.training.recipe import RecipeError, load_recipe
+from geomae_tf.training.recipe import TUNE_DEFAULTS, RecipeError, check_tune, load_recipe
 
 if TYPE_CHECKING:
     from geomae_tf.types import PathLike
 
-TUNE_DEFAULTS = {
-    "regularizer": None,
-    "lambdas": None,
-    "lambda_range": None,
-    "n_lambdas": 5,
-    "include_zero": True,
-    "epochs": None,
-    "max_trials": None,
-    "hole": None,
-    "n_val": 200,
-    "val_seed": 1789,
-    "n_test": 300,
-    "test_seed": 2024,
-    "n_samples": 256,
-    "test_n_samples": 1024,
-    "max_gap": None,
-}
 OBJECTIVE = "val_mse"
 #: Default log ranges of lambda per regulariser, on the scale of Keras' MSE data term
 #: (for "denoising" lambda is the noise standard deviation, in grey levels).
@@ -541,13 +524,18 @@ def fit_disk_autoencoder(model_kwargs: Mapping[str, Any] | None = None,
     return model, history.history
 
 
+def _first_given(*values):
+    """The first value that is not None."""
+    return next(value for value in values if value is not None)
+
+
 def _tune_settings(recipe, max_trials, epochs, overrides=None):
     settings = dict(TUNE_DEFAULTS)
     for where, given in (("[tune]", recipe.tune), ("overrides", overrides or {})):
-        unknown = sorted(set(given) - set(TUNE_DEFAULTS))
-        if unknown:
-            raise RecipeError(f"{recipe.path}: unknown key(s) {unknown} in {where}. "
-                              f"Allowed keys: {sorted(TUNE_DEFAULTS)}")
+        try:  # the recipe's own [tune] was checked when it loaded; overrides are new
+            check_tune(given)
+        except (TypeError, ValueError) as err:
+            raise RecipeError(f"{recipe.path}: {where} {err}") from None
         if "lambda_range" in given and "lambdas" not in given:
             # a range given here replaces an explicit list given earlier (the recipe's
             # list belongs to its own regulariser, not to the one overridden)
@@ -578,9 +566,11 @@ def _tune_settings(recipe, max_trials, epochs, overrides=None):
                                     or DEFAULT_RANGES[settings["regularizer"]])
         settings["lambdas"] = lambda_grid(settings["lambdas"], settings["lambda_range"],
                                           settings["n_lambdas"], settings["include_zero"])
+        # an argument given as 0 is refused, never read as "not given"
         settings["epochs"] = validation.check_int(
-            "epochs", epochs or settings["epochs"] or recipe.training["epochs"], minimum=1)
-        trials = max_trials or settings["max_trials"] or len(settings["lambdas"])
+            "epochs", _first_given(epochs, settings["epochs"], recipe.training["epochs"]),
+            minimum=1)
+        trials = _first_given(max_trials, settings["max_trials"], len(settings["lambdas"]))
         settings["max_trials"] = validation.check_int("max_trials", trials, minimum=1)
         for key in ("n_val", "n_test", "n_samples", "test_n_samples"):
             settings[key] = validation.check_int(key, settings[key], minimum=1)

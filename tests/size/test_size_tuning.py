@@ -94,9 +94,9 @@ def test_two_trial_search_resumes_and_writes_its_table_and_plot(tmp_path):
 @pytest.mark.parametrize("extra, message", [
     ("colour = 1\n", "unknown key"),
     ("regularizer = \"dropout\"\n", "regularizer must be one of"),
-    ("hole = [18.0, 11.0]\n", "`hole` must be"),
-    ("lambdas = []\n", "`lambdas` must be"),
-    ("max_gap = 0.5\n", "`max_gap` must be"),
+    ("hole = [18.0, 11.0]\n", "`tune.hole` must be"),
+    ("lambdas = []\n", "`tune.lambdas` must be"),
+    ("max_gap = 0.5\n", "`tune.max_gap` must be"),
 ])
 def test_bad_tune_sections_are_named(tmp_path, extra, message):
     text = TINY.replace("lambdas = [0.0, 1e-3]\n", "") + extra
