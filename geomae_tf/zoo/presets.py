@@ -90,7 +90,7 @@ ENTRIES = {
     "disk_ae_nobias": {
         "shows": "without biases, the decoder draws an Airy profile",
         "headline": [["corr_learned_airy", "profile vs Airy corr.", ""],
-                     ["r2_z_vs_inner", "z vs <f, 1_Br> r2", ""]],
+                     ["r2_z_vs_inner", "`z` vs `<f, 1_Br>` r2", ""]],
         "family": "disk",
         "description": "The disk autoencoder without biases: D(l z) = l D(z), Airy profile.",
         "paper": "JMIV 2020, section 4.3 and appendix B, Figures 4, 11, 12",
