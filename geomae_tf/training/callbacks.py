@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import json
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import keras
@@ -45,3 +48,62 @@ class AtomicWeightsCheckpoint(keras.callbacks.Callback):
             with atomic.atomic_path(self.filepath, suffix=".weights.h5") as tmp, \
                     distribute.outside_distribution():
                 self.model.save_weights(tmp)
+
+
+class RunParts(keras.callbacks.Callback):
+    """Records the parts of a run that was interrupted and resumed, so that its
+    results count every epoch and every second, not only the last part's.
+
+    After every epoch the file `filepath` (JSON, written atomically) holds
+    one entry per part of the run: `first_epoch` and `last_epoch` (counted
+    from 1, inclusive), `seconds` (training time of the part) and `started`.
+    A part that starts at epoch 0 (nothing restored) begins a new record; one
+    that resumes at epoch e keeps the earlier parts, cut at e (an epoch done
+    after the last backup is done again). `parts` holds the record once
+    training ends.
+
+    Args:
+        filepath: path. The record, e.g. `<run folder>/parts.json`.
+    """
+
+    def __init__(self, filepath: PathLike) -> None:
+        super().__init__()
+        self.filepath = Path(filepath)
+        self.parts: list[dict[str, Any]] = []
+        self._part: dict[str, Any] | None = None
+        self._started = 0.0
+
+    def _recorded(self) -> list[dict[str, Any]]:
+        try:
+            parts = json.loads(self.filepath.read_text())
+        except (OSError, ValueError):
+            return []
+        return parts if isinstance(parts, list) else []
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._started = time.time()
+        self._part = None
+        self.parts = self._recorded()
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self._part is not None:
+            return
+        earlier = []
+        for part in self.parts if epoch > 0 else []:
+            if part.get("first_epoch", 1) <= epoch:
+                earlier.append(dict(part, last_epoch=min(part.get("last_epoch", 0), epoch)))
+        self._part = {"first_epoch": epoch + 1, "last_epoch": epoch, "seconds": 0.0,
+                      "started": datetime.datetime.now(datetime.timezone.utc)
+                      .strftime("%Y-%m-%d %H:%M:%S UTC")}
+        self.parts = earlier + [self._part]
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self._part is None:
+            return
+        self._part["last_epoch"] = epoch + 1
+        self._part["seconds"] = round(time.time() - self._started, 2)
+        atomic.write_text(self.filepath, json.dumps(self.parts, indent=1) + "\n")
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self._part is not None:
+            self._part["seconds"] = round(time.time() - self._started, 2)

@@ -313,7 +313,9 @@ def fit(model: keras.Model, recipe: Recipe, run_dir: PathLike, verbose: str | in
     `data` is the recipe's training pipeline when already built; a dataset
     with a validation split (the user's images) also gives `val_loss`.
     Only the `chief` (process 0 of a multi-process run) writes the history,
-    logs and last weights; every process keeps its own backup in `run_dir`.
+    logs, last weights and `parts.json` (the parts of a run interrupted and
+    resumed: `callbacks.RunParts`, also as `history.parts`); every process
+    keeps its own backup in `run_dir`.
     """
     training = recipe.training
     data = training_data(recipe) if data is None else data
@@ -322,10 +324,12 @@ def fit(model: keras.Model, recipe: Recipe, run_dir: PathLike, verbose: str | in
     model.compile(optimizer=keras.optimizers.Adam(rate, beta_1=training["beta_1"]),
                   loss=_loss(training["loss"]))
     run_dir = Path(run_dir)
+    parts = gcallbacks.RunParts(run_dir / "parts.json")
     callbacks = [
         gcallbacks.AtomicBackupAndRestore(str(run_dir / "backup")),
         keras.callbacks.TerminateOnNaN(),
     ] + ([
+        parts,
         gcallbacks.AtomicWeightsCheckpoint(run_dir / "last.weights.h5"),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")),
@@ -336,10 +340,12 @@ def fit(model: keras.Model, recipe: Recipe, run_dir: PathLike, verbose: str | in
         data = data.rebatch(batch_size, drop_remainder=True)
         if validation is not None:
             validation = validation.rebatch(batch_size, drop_remainder=True)
-    return model.fit(data, epochs=epochs, validation_data=validation,
-                     steps_per_epoch=training["steps_per_epoch"], callbacks=callbacks,
-                     shuffle=False,
-                     verbose=verbose)
+    history = model.fit(data, epochs=epochs, validation_data=validation,
+                        steps_per_epoch=training["steps_per_epoch"], callbacks=callbacks,
+                        shuffle=False,
+                        verbose=verbose)
+    history.parts = parts.parts if chief else []  # every part of a resumed run
+    return history
 
 
 def _check_finite(model, history, recipe):
@@ -530,6 +536,10 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
     Everything goes to the run folder `<out_dir>/<entry>/`: `results.json`
     and the SavedModel export `saved_models/<entry>/1/`. Nothing under
     `saved_models` nor `<recipe>.results.json` changes unless `publish`.
+    A run interrupted and started again resumes from the folder's backup;
+    its `results.json` counts every part: `epochs` (all of them),
+    `train_seconds` (the sum), `parts` (each part's epochs and seconds),
+    `resumed`, and this part's `evaluate_seconds` and `export_seconds`.
 
     Args:
         recipe_path: path of a `.toml` recipe (e.g. "zoo/disk_ae.toml").
@@ -638,7 +648,15 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
                    f"TF {tf.__version__}, Keras {keras.__version__}",
         "run_dir": str(run_dir),
     }
+    parts = getattr(history, "parts", None)
+    if parts:  # a run resumed from its backup: every part counts, not only this one
+        results["epochs"] = parts[-1]["last_epoch"]
+        results["train_seconds"] = round(sum(part["seconds"] for part in parts), 1)
+        results["parts"] = parts
+    results["resumed"] = bool(parts and parts[0]["first_epoch"] > 1) or len(parts or ()) > 1
     stages = getattr(history, "stages", None)
+    if stages and parts and "joint" in stages:  # the joint stage's parts, resumed or not
+        stages["joint"]["seconds"] = results["train_seconds"]
     if stages:  # a staged trainer: its stages may have run in earlier runs
         results["stages"] = stages
         results["train_seconds"] = round(sum(stage["seconds"] for stage in stages.values()), 1)
@@ -649,6 +667,7 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
             own_dir.rmdir()
         return model, results
     if evaluate:
+        started = time.time()
         if "images" in inspect.signature(evaluate_fn).parameters:  # no ground truth
             from geomae_tf.analysis import reconstruction
 
@@ -659,11 +678,14 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
         else:
             results["metrics"] = evaluate_fn(model, **eval_kwargs)
         results["evaluation"] = eval_kwargs
+        results["evaluate_seconds"] = round(time.time() - started, 1)
     if export:
+        started = time.time()
         config = {"factory": recipe.factory, "model": recipe.model,
                   "recipe": str(recipe.path), "results": results}
         results["export"] = str(export_run(model, recipe.entry, run_dir / "saved_models",
                                            config, workdir=run_dir))
+        results["export_seconds"] = round(time.time() - started, 1)
     if target is not None:
         results["published"] = str(publish_run(results["export"], results, recipe, target))
     atomic.write_text(run_dir / "results.json",

@@ -1,6 +1,7 @@
 """`geomae train`: reproducible, resumable, and stopped by NaNs."""
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -48,6 +49,11 @@ def test_training_lowers_the_loss_and_records_the_run(tmp_path):
     assert (Path(results["export"]) / "saved_model.pb").is_file()
     assert not (tmp_path / "sm").exists() and not (tmp_path / "r.results.json").exists()
     assert list((tmp_path / "runs" / "disk_ae" / "logs").rglob("events.out.tfevents.*"))
+    # a run in one part: not resumed, every part's seconds recorded, the lock gone
+    assert results["resumed"] is False and results["epochs"] == 4
+    assert [(p["first_epoch"], p["last_epoch"]) for p in results["parts"]] == [(1, 4)]
+    assert results["evaluate_seconds"] > 0 and results["export_seconds"] > 0
+    assert not (tmp_path / "runs" / "disk_ae" / "run.lock").exists()
 
 
 def test_nan_stops_training_and_exports_nothing(tmp_path):
@@ -90,6 +96,16 @@ def test_killed_run_resumes_from_its_last_completed_epoch(tmp_path):
     assert resumed[0] in (done_before[-1] + 1, done_before[-1] + 2)
     assert resumed[-1] == 24
     assert 0 not in resumed
+    # results.json counts both parts: every epoch, the seconds of each part, resumed
+    results = json.loads((tmp_path / "runs" / "disk_ae" / "results.json").read_text())
+    assert results["epochs"] == 25 and results["resumed"] is True
+    first_part, second_part = results["parts"]
+    assert first_part["first_epoch"] == 1 and second_part["last_epoch"] == 25
+    assert second_part["first_epoch"] == resumed[0] + 1 <= first_part["last_epoch"] + 1
+    assert first_part["seconds"] > 0 and second_part["seconds"] > 0
+    assert results["train_seconds"] == pytest.approx(
+        first_part["seconds"] + second_part["seconds"], abs=0.1)
+    assert "trained 25 epoch(s)" in second.stdout
 
 
 def test_unknown_recipe_keys_are_named(tmp_path):
