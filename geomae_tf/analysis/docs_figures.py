@@ -54,8 +54,8 @@ DOC_FIGURES = [
                 "section 5.3, Figure 9)."},
     {"file": "position_decoder_1d_outputs.png", "entries": ["position_decoder_1d"],
      "source": "position_decoder_1d/position_decoder_1d_outputs.png",
-     "caption": "Signals decoded from increasing positions, positions never seen in "
-                "training included (JMIV 2020, section 5.4, Figure 10)."},
+     "caption": "Signals decoded from increasing positions z, one row each: the decoded "
+                "peak (red) follows z (JMIV 2020, section 5.4, Figure 10)."},
     {"file": "pca_ae_ellipses_navigation.png", "entries": ["pca_ae_ellipses"],
      "source": "pca_ae_ellipses/pca_ae_ellipses_navigation.png",
      "caption": "Each PCA-AE axis moved alone, the others at 0: z1 the area, z2 and z3 "
@@ -80,8 +80,8 @@ DOC_FIGURES = [
                 "dropped): one atom per stroke."},
     {"file": "atomic_mnist_reconstruction.png", "entries": ["atomic_mnist"],
      "source": "atomic_mnist/atomic_mnist_reconstruction.png",
-     "caption": "Test digits (odd rows) and their reconstructions (even rows) at 128 x 128 "
-                "(Newson & Traonmilin 2023, Figure 2)."},
+     "caption": "Test digits (odd rows) and their reconstructions (even rows) at 128 x 128, "
+                "blurred at this training budget (Newson & Traonmilin 2023, Figure 2)."},
     {"file": "atomic_mnist_decomposition.png", "entries": ["atomic_mnist"],
      "source": "atomic_mnist/atomic_mnist_decomposition.png",
      "caption": "Test digits broken into 10 atoms (Newson & Traonmilin 2023, Figure 3): "
