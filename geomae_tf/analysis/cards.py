@@ -164,7 +164,7 @@ def _fmt(value):
     return str(value)
 
 
-def latest_version(entry, saved_models):
+def latest_version(entry: str, saved_models: str | Path) -> int | None:
     """The highest version folder of `entry` under `saved_models` holding its
     `<entry>.json`, or None."""
     versions = [int(p.name) for p in (Path(saved_models) / entry).glob("*")
@@ -280,7 +280,7 @@ def _held(claims):
             len(claims) - len(checked))
 
 
-def held_text(claims):
+def held_text(claims: list[dict]) -> str:
     """"2 of 2 (3 restated)": the claims held, for the card and the README."""
     held, checked, restated = _held(claims)
     return f"{held} of {checked}" + (f" ({restated} restated)" if restated else "")

@@ -14,13 +14,14 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from geomae_tf.analysis.plotting import pyplot, save_figure
 
 if TYPE_CHECKING:
+    from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
     from geomae_tf.types import PathLike
 
 #: Largest size of a PNG in docs/figures (bytes): the repository stays small.
@@ -135,8 +136,8 @@ def _hole_mse(path):
     return save_figure(fig, path, dpi=DPI)
 
 
-def spikes_vs_maxima_figure(model, path: PathLike, n_images: int = 3, seed: int = 7,
-                            refine=None) -> Path:
+def spikes_vs_maxima_figure(model: AtomicAutoencoder, path: PathLike, n_images: int = 3,
+                            seed: int = 7, refine: bool | dict[str, Any] | None = None) -> Path:
     """Spikes found by 3x3 local maxima beside an atomic model's atoms.
 
     One row per fresh spike image: the image with its true centres (+) and

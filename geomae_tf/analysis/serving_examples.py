@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -114,14 +115,14 @@ EXAMPLES = [
 ]
 
 
-def request_body(example) -> dict:
+def request_body(example: dict[str, Any]) -> dict[str, Any]:
     """The REST request body of `example`: `{"signature_name", "instances"}`."""
     instance = np.asarray(example["instance"](), np.float64)
     return {"signature_name": example["signature"],
             "instances": [np.round(instance, 4).tolist()]}
 
 
-def call_example(example) -> np.ndarray:
+def call_example(example: dict[str, Any]) -> np.ndarray:
     """The output array of `example`'s signature on its request body's instances."""
     body = request_body(example)
     outputs = _signature(example["entry"], example["signature"])(
@@ -142,10 +143,10 @@ def _shorten(value, depth=0):
     return json.dumps(value)
 
 
-def render(examples=EXAMPLES) -> str:
+def render(examples: list[dict[str, Any]] | None = None) -> str:
     """The markdown of the examples (requests, responses, excerpts)."""
     lines = []
-    for example in examples:
+    for example in EXAMPLES if examples is None else examples:
         body = request_body(example)
         y = call_example(example)
         shape = "(" + ", ".join(str(d) for d in y.shape) + ")"
