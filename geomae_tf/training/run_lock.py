@@ -91,7 +91,8 @@ class RunLock:
 
     Args:
         folder: path. The run folder; created if missing (and removed again on
-            release when the run left nothing in it).
+            release, with the parents the lock created, when the run left
+            nothing in it).
         command: str or None. Recorded in the lock for the refusal message.
             Defaults to this process's command line.
         quiet: bool. No notice on stderr when a stale lock is taken over.
@@ -114,7 +115,7 @@ class RunLock:
         self.quiet = quiet
         self.taken_over: dict[str, Any] | None = None
         self._fd: int | None = None
-        self._created_folder = False
+        self._created: list[Path] = []  # folders this lock made, deepest first
 
     # -- the record ------------------------------------------------------------
     def _record(self) -> dict[str, Any]:
@@ -152,8 +153,7 @@ class RunLock:
             if folder.exists() and not folder.is_dir():
                 raise ValueError(f"the run folder {self.folder} cannot be created: {folder} "
                                  f"is a file (give --out-dir a folder)")
-        if not self.folder.exists():
-            self._created_folder = True
+        self._created = [f for f in [self.folder, *self.folder.parents] if not f.exists()]
         self.folder.mkdir(parents=True, exist_ok=True)
         for _ in range(20):  # a holder may release (and unlink) while we open
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -220,9 +220,12 @@ class RunLock:
         self._remove_folder_if_created()
 
     def _remove_folder_if_created(self) -> None:
-        if self._created_folder:
-            with contextlib.suppress(OSError):
-                self.folder.rmdir()  # only when empty: the run wrote nothing
+        for folder in self._created:  # only empty ones: where the run wrote nothing
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        self._created = []
 
     @property
     def held(self) -> bool:

@@ -56,7 +56,8 @@ def test_a_held_folder_is_refused_naming_the_folder_and_the_holder(tmp_path):
         assert refused.value.holder == record
         assert _record(folder) == record  # the refused run changed nothing
     assert not (folder / LOCK_NAME).exists()
-    assert not folder.exists()  # created for the run, which left nothing in it
+    # created for the run (with its parent), which left nothing in them
+    assert not folder.exists() and not (tmp_path / "runs").exists()
 
 
 def test_the_lock_is_released_on_error_and_keeps_what_the_run_wrote(tmp_path):

