@@ -146,3 +146,24 @@ def test_recipe_header_says_what_the_entry_is_in_five_lines(recipe):
         header.append(line)
     assert 1 <= len(header) <= 5, f"{recipe.name}: {len(header)} header lines (history: CHANGELOG.md)"
     assert not re.search(r"\d{4}-\d{2}-\d{2}", "\n".join(header))
+
+
+def test_figures_docs_mode_takes_no_entries(capsys):
+    from geomae_tf import cli
+
+    assert cli.main(["figures", "--docs", "disk_ae"]) == 2
+    assert "--docs" in capsys.readouterr().err
+
+
+def test_zoo_table_needs_the_readme_markers(tmp_path):
+    from geomae_tf.analysis import cards
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# a README without the zoo table's markers\n")
+    with pytest.raises(ValueError, match="markers"):
+        cards.update_readme(readme, root=REPO)
+    readme.write_text("intro\n<!-- zoo-table:start -->\nold\n<!-- zoo-table:end -->\nend\n")
+    cards.update_readme(readme, root=REPO)
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("end\n") and "old" not in text
+    assert cards.readme_table(REPO) in text
