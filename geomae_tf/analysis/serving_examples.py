@@ -8,7 +8,7 @@ calls each entry's latest SavedModel with the body's `instances` (as
 the examples between the page's markers; a test calls them again and compares.
 
 Run `python -m geomae_tf.analysis.serving_examples` to rewrite the examples
-(about a minute on 2 CPU cores).
+(about 20 s on 2 CPU cores).
 """
 
 from __future__ import annotations
