@@ -27,94 +27,18 @@ from scipy import ndimage, optimize
 from geomae_tf import validation
 from geomae_tf.analysis.plotting import pyplot, save_figure
 from geomae_tf.datasets import mnist, spikes, strokes
+from geomae_tf.models.atomic.inference import ACTIVE_THRESHOLD, locate_atoms
 
 if TYPE_CHECKING:
     from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
     from geomae_tf.models.autoencoder import Autoencoder
     from geomae_tf.types import ArrayLike, PathLike
 
-#: Atoms whose amplitude is below this are inactive: half the smallest true
-#: amplitude (spike amplitudes are U(0.5, 1)).
-ACTIVE_THRESHOLD = 0.25
+# ACTIVE_THRESHOLD and locate_atoms live with the model (inference needs them).
 #: A detection farther than this from a true centre does not match it
 #: (half the minimum separation of 2 sigma = 4 px).
 DISTANCE_GATE = 2.0
 EVAL_SEED = 20_231
-
-
-# -- locating atoms ----------------------------------------------------------
-def _parabola(left, centre, right):
-    """Vertex of the parabola through (-1, left), (0, centre), (1, right).
-
-    f(x) = centre + s x + q x^2 / 2 with s = (right - left) / 2 and
-    q = left - 2 centre + right: the vertex is at -s / q and rises
-    -s^2 / (2 q) above the centre. Where q >= 0 (no maximum) the centre is kept.
-    """
-    slope = 0.5 * (right - left)
-    curvature = left - 2.0 * centre + right
-    ok = curvature < 0
-    safe = np.where(ok, curvature, -1.0)
-    offset = np.where(ok, np.clip(-slope / safe, -0.5, 0.5), 0.0)
-    gain = np.where(ok, -slope ** 2 / (2.0 * safe), 0.0)
-    return offset, gain
-
-
-def locate_atoms(atoms: ArrayLike, refine: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Position and amplitude of each atom (its peak, refined to sub-pixel).
-
-    The peak pixel is refined along rows and columns by the vertex of the
-    parabola through the log-intensities of the peak and its two neighbours
-    (exact for a Gaussian: x * G(t) is a parabola in log scale); where a
-    neighbour is not positive the parabola goes through the intensities
-    instead. The amplitude is the height of the fitted peak (at least the
-    peak pixel's value).
-
-    Args:
-        atoms: array (N, k, H, W) or (N, k, H, W, 1).
-        refine: bool. Sub-pixel refinement; False returns the peak pixel.
-
-    Returns:
-        (positions (N, k, 2) as `(row, column)`, amplitudes (N, k)).
-    """
-    atoms = np.asarray(atoms, np.float64)
-    if atoms.ndim == 5 and atoms.shape[-1] == 1:
-        atoms = atoms[..., 0]
-    if atoms.ndim != 4:
-        raise ValueError(f"`atoms` must be shaped (N, k, H, W) or (N, k, H, W, 1). "
-                         f"Received: atoms with shape {atoms.shape}")
-    n, k, h, w = atoms.shape
-    flat = atoms.reshape(n, k, h * w)
-    peak = np.argmax(flat, axis=-1)
-    rows, cols = np.divmod(peak, w)
-    centre = np.take_along_axis(flat, peak[..., None], -1)[..., 0]
-    positions = np.stack([rows, cols], axis=-1).astype(np.float64)
-    amplitudes = centre.copy()
-    if not refine:
-        return positions, amplitudes
-
-    def value(dr, dc):
-        r = np.clip(rows + dr, 0, h - 1)
-        c = np.clip(cols + dc, 0, w - 1)
-        return np.take_along_axis(flat, (r * w + c)[..., None], -1)[..., 0]
-
-    up, down, left, right = value(-1, 0), value(1, 0), value(0, -1), value(0, 1)
-    inner_r = (rows > 0) & (rows < h - 1)
-    inner_c = (cols > 0) & (cols < w - 1)
-    use_log = (np.minimum.reduce([up, down, left, right]) > 0) & (centre > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lg = [np.log(np.where(use_log, v, 1.0)) for v in (up, centre, down, left, right)]
-    dr_log, gr_log = _parabola(lg[0], lg[1], lg[2])
-    dc_log, gc_log = _parabola(lg[3], lg[1], lg[4])
-    dr_lin, gr_lin = _parabola(up, centre, down)
-    dc_lin, gc_lin = _parabola(left, centre, right)
-    dr = np.where(inner_r, np.where(use_log, dr_log, dr_lin), 0.0)
-    dc = np.where(inner_c, np.where(use_log, dc_log, dc_lin), 0.0)
-    positions[..., 0] += dr
-    positions[..., 1] += dc
-    log_height = np.where(inner_r, gr_log, 0.0) + np.where(inner_c, gc_log, 0.0)
-    lin_height = np.where(inner_r, gr_lin, 0.0) + np.where(inner_c, gc_lin, 0.0)
-    amplitudes = np.where(use_log, centre * np.exp(log_height), centre + lin_height)
-    return positions, np.maximum(amplitudes, centre)
 
 
 # -- spike recovery ----------------------------------------------------------
@@ -344,10 +268,11 @@ def evaluate_spikes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EVA
                                                 by_count["precision"]))
         return scores
 
-    metrics = scores_of(model.atoms(images, batch_size=batch_size), pixel_rmse=True)
+    metrics = scores_of(model.atoms(images, batch_size=batch_size, refine=False),
+                        pixel_rmse=True)
     metrics.update({"n_test": n_test, "threshold": threshold, "gate": gate})
     if refine:
-        options = {} if refine is True else dict(refine)
+        options = (model.refine or {}) if refine is True else dict(refine)
         refined = scores_of(model.atoms(images, batch_size=batch_size, refine=options))
         metrics.update({f"refined_{key}": value for key, value in refined.items()})
         metrics["refine"] = options
@@ -513,9 +438,9 @@ def evaluate_strokes(model: AtomicAutoencoder, n_test: int = 300, seed: int = EV
         scores["output_match_rate"] = float(np.mean(output_cosine >= MIN_STROKE_COSINE))
         return scores
 
-    metrics = scores_of(model.atoms(images, batch_size=batch_size))
+    metrics = scores_of(model.atoms(images, batch_size=batch_size, refine=False))
     if refine:
-        options = {} if refine is True else dict(refine)
+        options = (model.refine or {}) if refine is True else dict(refine)
         refined = scores_of(model.atoms(images, batch_size=batch_size, refine=options))
         metrics.update({f"refined_{key}": value for key, value in refined.items()})
         metrics["refine"] = options
@@ -670,7 +595,7 @@ def evaluate_mnist(model: AtomicAutoencoder, n_test: int = 500, seed: int = EVAL
     images, _ = mnist.make_mnist(n_test, seed=seed, split="test",
                                  image_size=model.image_shape[0], data_dir=data_dir,
                                  source=source)
-    atoms = model.atoms(images, batch_size=batch_size)
+    atoms = model.atoms(images, batch_size=batch_size, refine=False)
     mse = float(np.mean((atoms.sum(axis=1) - images) ** 2))
     active = (atoms.max(axis=(2, 3, 4)) > threshold).sum(axis=1)
     connected = connected_atoms(atoms, threshold)

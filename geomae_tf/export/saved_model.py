@@ -13,7 +13,11 @@ rebuild the model (`geomae_tf.zoo.load`), and rewrites
 Signatures (inputs -> outputs, exact names):
     autoencoders: `serving_default` images -> reconstruction, `encode`
         images -> z, `decode` z -> reconstruction, and for atomic ones
-        (Newson and Traonmilin 2023) `atoms` images -> atoms `(N, k, H, W, 1)`;
+        (Newson and Traonmilin 2023) `atoms` images -> atoms `(N, k, H, W, 1)`
+        (the model's refined code, computed in the graph with its own
+        options; switched-off blocks are zero images) and `encoder_atoms`
+        images -> atoms (the encoder's one-pass code: they sum to
+        `serving_default`'s reconstruction);
     position models (JMIV 2020, section 5): `serving_default`
         signals -> position, or position -> signals.
 
@@ -186,10 +190,19 @@ def autoencoder_endpoints(
     endpoints = {"serving_default": ([x_spec], serve), "encode": ([x_spec], encode),
                  "decode": ([z_spec], decode)}
     if hasattr(model, "decode_atoms"):
-        def atoms(x):
+        if hasattr(model, "refiner"):
+            model.refiner()  # its off code is found eagerly, before tracing
+
+        def encoder_atoms(x):
             return {"atoms": model.decode_atoms(model.encoder(_guard(x, name, guarded)))}
 
+        def atoms(x):
+            # The model's best decomposition: its code refined in the graph
+            # with its own options (`AtomicAutoencoder.atoms_tensor`).
+            return {"atoms": model.atoms_tensor(_guard(x, name, guarded))}
+
         endpoints["atoms"] = ([x_spec], atoms)
+        endpoints["encoder_atoms"] = ([x_spec], encoder_atoms)
     return endpoints
 
 
@@ -375,6 +388,7 @@ def export_entry(model: keras.Model, entry: str, root: PathLike = "saved_models"
         raise ValueError(f"`entry` must be a name made of letters, digits and '_'. "
                          f"Received: entry={entry!r}")
     root = Path(root)
+    config = _with_refine_options(model, entry, config)
 
     def keras_side(tmp):
         model.save_weights(str(tmp / f"{entry}.weights.h5"))
@@ -384,6 +398,25 @@ def export_entry(model: keras.Model, entry: str, root: PathLike = "saved_models"
                             overwrite=overwrite, argument="root")
     write_models_config(root)
     return target
+
+
+def _with_refine_options(model, entry, config):
+    """`config` with an atomic model's own refinement options in
+    `config["model"]["refine"]`, and the model set to them (so that the
+    `atoms` signature and `geomae_tf.zoo.load(entry).atoms` agree): the
+    options the config has, else the entry's evaluation options in the zoo's
+    presets, else the model's own."""
+    if not hasattr(model, "set_refine") or not isinstance((config or {}).get("model"), dict):
+        return config
+    options = config["model"].get("refine")
+    if options is None:
+        from geomae_tf.zoo.presets import ENTRIES
+
+        options = ENTRIES.get(entry, {}).get("evaluation", {}).get("refine")
+    if options is not None:
+        model.set_refine(options)
+    refine = model.refine if model.refine is False else dict(model.refine)
+    return {**config, "model": {**config["model"], "refine": refine}}
 
 
 def write_models_config(root: PathLike = "saved_models",

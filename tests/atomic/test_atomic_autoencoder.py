@@ -1,5 +1,7 @@
 """The atomic autoencoder of Newson and Traonmilin 2023, section 2.3."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -100,7 +102,7 @@ def test_registered_factory_and_public_attributes():
 def test_atoms_sum_to_the_reconstruction():
     ae = atomic_autoencoder(k=5, d0=3, image_size=32)
     images, _ = spikes.make_spikes(6, seed=1, image_size=32, sigma=1.0)
-    atoms = ae.atoms(images)
+    atoms = ae.atoms(images, refine=False)
     assert atoms.shape == (6, 5, 32, 32, 1)
     np.testing.assert_allclose(atoms.sum(axis=1), ae.reconstruct(images), atol=1e-5)
     z = ae.encode(images)
@@ -131,19 +133,38 @@ def test_keras_file_and_weights_round_trip(tmp_path):
     np.testing.assert_array_equal(rebuilt.reconstruct(images), ae.reconstruct(images))
 
 
-def test_export_has_the_atoms_signature(tmp_path):
+def test_export_serves_the_refined_atoms_and_the_encoder_atoms(tmp_path):
+    """`atoms` is the model's refined decomposition with its stored options,
+    computed in the graph; `encoder_atoms` the one-pass atoms, which sum to
+    `serving_default`'s reconstruction (Newson and Traonmilin 2023, eq. 3)."""
+    from geomae_tf import zoo
     from geomae_tf.export.saved_model import export_entry
 
     ae = atomic_autoencoder(k=3, d0=2, image_size=16)
-    images, _ = spikes.make_spikes(2, seed=3, image_size=16, sigma=1.0, max_spikes=3)
+    images, _ = spikes.make_spikes(3, seed=3, image_size=16, sigma=1.0, max_spikes=3)
+    options = {"rounds": 1, "steps": 2, "merge_distance": 2.0}
     folder = export_entry(ae, "atomic_tiny", root=tmp_path / "saved",
-                          config={"factory": "atomic_autoencoder"})
+                          config={"factory": "atomic_autoencoder",
+                                  "model": {"k": 3, "d0": 2, "image_size": 16,
+                                            "refine": options}})
+    stored = json.loads((folder / "atomic_tiny.json").read_text())
+    assert stored["model"]["refine"] == options
+    assert ae.refine == options
     loaded = tf.saved_model.load(str(folder))
-    assert {"serving_default", "encode", "decode", "atoms"} <= set(loaded.signatures)
-    atoms = loaded.signatures["atoms"](images=tf.constant(images))["atoms"].numpy()
-    np.testing.assert_allclose(atoms, ae.atoms(images), atol=1e-5)
+    assert {"serving_default", "encode", "decode", "atoms", "encoder_atoms"} <= set(
+        loaded.signatures)
+    served = loaded.signatures["atoms"](images=tf.constant(images))["atoms"].numpy()
+    np.testing.assert_allclose(served, ae.atoms(images), atol=1e-4)
+    one_pass = loaded.signatures["encoder_atoms"](images=tf.constant(images))["atoms"].numpy()
+    np.testing.assert_allclose(one_pass, ae.atoms(images, refine=False), atol=1e-5)
     recon = loaded.signatures["serving_default"](images=tf.constant(images))
-    np.testing.assert_allclose(recon["reconstruction"].numpy(), atoms.sum(axis=1), atol=1e-5)
+    np.testing.assert_allclose(recon["reconstruction"].numpy(), one_pass.sum(axis=1),
+                               atol=1e-5)
+    # The Keras side rebuilt from the entry's files gives the same default answer.
+    rebuilt = zoo.atomic_autoencoder(**stored["model"],
+                                     weights=str(folder / "atomic_tiny.weights.h5"))
+    assert rebuilt.refine == options
+    np.testing.assert_allclose(rebuilt.atoms(images), served, atol=1e-4)
 
 
 @pytest.mark.parametrize("kwargs, error, match", [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import keras
 
@@ -138,6 +138,7 @@ def atomic_autoencoder(k: int = 10, d0: int = 3, image_size: int = 64,
                        encoder_units: int | None = None, block_units: int = 32,
                        upsampling: str = "nearest", split_penalty: float = 0.0,
                        weights: PathLike | None = None,
+                       refine: bool | dict[str, Any] | None = None,
                        name: str = "atomic_ae") -> AtomicAutoencoder:
     """Builds the atomic autoencoder of Newson and Traonmilin 2023, section 2.3.
 
@@ -170,6 +171,11 @@ def atomic_autoencoder(k: int = 10, d0: int = 3, image_size: int = 64,
             `split_penalty`; not in the paper). Defaults to 0 (eq. 3 alone).
         weights: None, a zoo entry name (e.g. "atomic_spikes", "atomic_mnist";
             it must match the architecture) or a path to `.weights.h5`.
+        refine: None, bool or dict. The model's own refinement options, the
+            default of `atoms(images)` and of the SavedModel's `atoms`
+            signature (`AtomicRefinement`'s options; a zoo entry stores its
+            own). None or True: the refinement's defaults; False: the
+            encoder's one-pass atoms.
         name: str. Name of the model.
 
     Returns:
@@ -189,7 +195,7 @@ def atomic_autoencoder(k: int = 10, d0: int = 3, image_size: int = 64,
     reconstruction = AtomicDecoder(block, k=k, d0=d0, split_penalty=split_penalty,
                                    name="atomic_decoder")(code)
     decoder = keras.Model(code, reconstruction, name="decoder")
-    model = AtomicAutoencoder(encoder, decoder, name=name)
+    model = AtomicAutoencoder(encoder, decoder, refine=refine, name=name)
     model.build((None, image_size, image_size, 1))
     if weights is not None:
         from geomae_tf.zoo.weights import load_weights_into

@@ -40,6 +40,7 @@ from scipy import ndimage
 
 from geomae_tf import validation
 from geomae_tf.layers.code_refinement import CodeRefinement
+from geomae_tf.models.atomic.inference import locate_atoms
 
 if TYPE_CHECKING:
     from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
@@ -55,18 +56,10 @@ def off_code(model: AtomicAutoencoder, steps: int = 300,
     model (`model._off_code`); used to switch a block off.
     """
     cached = getattr(model, "_off_code", None)
-    if cached is not None:
-        return cached
-    import tensorflow as tf
-
-    blank = np.zeros((1,) + tuple(model.image_shape), np.float32)
-    starts = model.encode(blank).reshape(model.k, model.d0)
-    refine = CodeRefinement(model.block, steps=steps, learning_rate=learning_rate)
-    codes = refine(tf.zeros((model.k,) + tuple(model.image_shape)),
-                   tf.constant(starts)).numpy()
-    energy = np.sum(np.square(np.asarray(model.block(codes))), axis=(1, 2, 3))
-    model._off_code = codes[int(np.argmin(energy))]
-    return model._off_code
+    if cached is None:
+        # The same code as the graph refinement's (`AtomicRefinement.off_code_of`).
+        cached = model.refiner().off_code_of(steps, learning_rate)
+    return np.asarray(cached, np.float32)
 
 
 def atom_bank(model: AtomicAutoencoder, images: ArrayLike,
@@ -86,8 +79,6 @@ def atom_bank(model: AtomicAutoencoder, images: ArrayLike,
 
 def _locate(model, z):
     """Centres (N, k, 2), amplitudes (N, k) and atoms (N, k, H, W) of codes z."""
-    from geomae_tf.analysis.atomic import locate_atoms
-
     atoms = model.atoms_from_codes(z)[..., 0]
     positions, amplitudes = locate_atoms(atoms)
     return positions, amplitudes, atoms
