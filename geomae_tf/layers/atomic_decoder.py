@@ -12,6 +12,67 @@ from geomae_tf import validation
 if TYPE_CHECKING:
     from geomae_tf.types import Tensor
 
+#: Layer types that are affine maps when their activation is linear: a chain of
+#: them at the end of g can be applied once to a sum of features.
+_AFFINE_WITH_ACTIVATION = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D,
+                           keras.layers.Conv3D, keras.layers.Conv2DTranspose)
+_AFFINE = (keras.layers.Reshape, keras.layers.Flatten, keras.layers.Identity)
+
+
+def _is_affine(layer: keras.layers.Layer) -> bool:
+    """Whether `layer` computes an affine map of its one input (channels last)."""
+    from geomae_tf.layers.upsample_conv2d import UpsampleConv2D
+
+    if isinstance(layer, UpsampleConv2D) or isinstance(layer, _AFFINE):
+        return True
+    if isinstance(layer, _AFFINE_WITH_ACTIVATION):
+        return (keras.activations.serialize(layer.activation) == "linear"
+                and getattr(layer, "data_format", "channels_last") == "channels_last")
+    return False
+
+
+class _AffineTail:
+    """g split as tail(body(z)), tail the longest chain of affine layers ending g.
+
+    A plain object, not a layer: it adds no variables and nothing to saved
+    files; `body` is a Functional view of g's own layers.
+    """
+
+    def __init__(self, body: keras.Model, tail: list[keras.layers.Layer]) -> None:
+        self.body = body
+        self.tail = tail
+
+    def apply_tail(self, x: Tensor) -> Tensor:
+        for layer in self.tail:
+            x = layer(x)
+        return x
+
+    @classmethod
+    def of(cls, block: keras.layers.Layer) -> _AffineTail | None:
+        """The split of `block`, or None when it has no affine tail to move."""
+        if not isinstance(block, keras.Model):
+            return None
+        try:
+            inputs, outputs = block.inputs, block.outputs
+        except (AttributeError, ValueError):          # a subclassed or unbuilt model
+            return None
+        if not inputs or len(inputs) != 1 or not outputs or len(outputs) != 1:
+            return None
+        tensor, tail = outputs[0], []
+        while tensor is not inputs[0]:
+            history = getattr(tensor, "_keras_history", None)
+            if history is None:
+                return None
+            layer = history.operation
+            node = layer._inbound_nodes[history.node_index]
+            if not _is_affine(layer) or len(node.input_tensors) != 1:
+                break
+            tail.insert(0, layer)
+            tensor = node.input_tensors[0]
+        if not tail or tensor is inputs[0] or any(dim is None for dim in tensor.shape[1:]):
+            return None           # nothing to move, g affine as a whole, or unknown shapes
+        return cls(keras.Model(inputs, tensor, name=f"{block.name}_body"), tail)
+
 
 def split_penalty(atoms: Tensor) -> Tensor:
     """How much a decomposition splits its image: atoms `(N, k, ...)` to a scalar.
@@ -46,6 +107,13 @@ class AtomicDecoder(keras.layers.Layer):
     variables whatever k is. It runs once on the codes reshaped to
     `(batch * k, d0)`, never in a Python loop over the blocks, so the layer
     is a single large batched computation on every backend.
+
+    When g ends with affine layers T (e.g. the atomic autoencoder's last
+    3x3 convolution, linear: section 2.3), the sum is computed as
+    sum_i m_i T(y_i) = T(sum_i m_i y_i) + (sum_i m_i - 1) T(0), y_i the
+    features before T: T runs once per image instead of k times, the same
+    function up to float rounding. The atoms themselves (`return_atoms=True`,
+    or a split penalty in training) are still drawn one by one, g(z_i).
 
     Args:
         block: keras.layers.Layer. The shared block g; it maps `(M, d0)` to
@@ -88,6 +156,16 @@ class AtomicDecoder(keras.layers.Layer):
         self.d0 = validation.check_int("d0", d0, minimum=1)
         self.split_penalty = validation.check_float("split_penalty", split_penalty,
                                                     minimum=0.0)
+        # How the sum is computed: "tail" (the affine tail of g once on the
+        # sum of features, where g has one) or "atoms" (sum of the k atoms).
+        # Both compute the same function; "atoms" is kept for comparisons.
+        self._sum_path = "tail"
+        self._split = None
+
+    def _affine_tail(self) -> _AffineTail | None:
+        if self._split is None:
+            self._split = _AffineTail.of(self.block) or False
+        return self._split or None
 
     @property
     def latent_dim(self) -> int:
@@ -115,6 +193,9 @@ class AtomicDecoder(keras.layers.Layer):
 
     def call(self, z: Tensor, return_atoms: bool = False,
              block_mask: Tensor | None = None, training: bool | None = None) -> Tensor:
+        split = self._affine_tail() if self._sum_path != "atoms" else None
+        if split is not None and not return_atoms and not (training and self.split_penalty > 0.0):
+            return self._sum_through_tail(split, z, block_mask)
         blocks = ops.reshape(z, (-1, self.d0))                  # (N * k, d0)
         images = self.block(blocks)                             # (N * k, ...)
         atom_shape = tuple(images.shape[1:])
@@ -129,6 +210,38 @@ class AtomicDecoder(keras.layers.Layer):
         if return_atoms:
             return atoms
         return ops.sum(atoms, axis=1)
+
+    def _sum_through_tail(self, split: _AffineTail, z: Tensor,
+                          block_mask: Tensor | None) -> Tensor:
+        """T(sum_i m_i y_i) + (sum_i m_i - 1) T(0): the sum of the atoms, T once."""
+        if self._sum_path == "tail_loop":
+            summed = None
+            for i in range(self.k):
+                features = split.body(z[:, i * self.d0:(i + 1) * self.d0])   # (N, ...)
+                if block_mask is not None:
+                    weight = ops.cast(block_mask[:, i], features.dtype)
+                    features = features * ops.reshape(weight, (-1,) + (1,) * (
+                        len(features.shape) - 1))
+                summed = features if summed is None else summed + features
+            feature_shape = tuple(summed.shape[1:])
+        else:
+            features = split.body(ops.reshape(z, (-1, self.d0)))   # (N * k, ...)
+            feature_shape = tuple(features.shape[1:])
+            features = ops.reshape(features, (-1, self.k) + feature_shape)
+            if block_mask is not None:
+                features = features * ops.reshape(ops.cast(block_mask, features.dtype),
+                                                  (-1, self.k) + (1,) * len(feature_shape))
+            summed = ops.sum(features, axis=1)
+        if block_mask is None:
+            count = float(self.k)
+        else:
+            count = ops.sum(ops.cast(block_mask, "float32"), axis=1)              # (N,)
+        out = split.apply_tail(summed)
+        offset = split.apply_tail(ops.zeros((1,) + feature_shape, features.dtype))  # T(0)
+        if block_mask is None:
+            return out + (count - 1.0) * offset
+        count = ops.reshape(count - 1.0, (-1,) + (1,) * (len(out.shape) - 1))
+        return out + ops.cast(count, out.dtype) * offset
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
         input_shape = self._check_input_shape(input_shape)

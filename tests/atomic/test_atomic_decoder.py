@@ -239,3 +239,165 @@ def test_split_penalty_is_added_in_training_only_and_trains():
     history = model.fit(z, target, batch_size=4, epochs=1, verbose=0)
     mse = float(np.mean(keras.ops.convert_to_numpy(model(z)) ** 2))
     assert history.history["loss"][0] == pytest.approx(mse + 0.5 * _value(atoms), rel=1e-4)
+
+
+# -- g's affine tail applied once to the sum of features -------------------------------
+# sum_i m_i T(y_i) = T(sum_i m_i y_i) + (sum_i m_i - 1) T(0) for an affine T: the
+# reconstruction runs g's last (linear) layers once per image, the atoms k times.
+def _decoders(block, k, d0, path="tail"):
+    """The same layer computing its sum through the tail (the blocks' features
+    summed vectorised, "tail", or in a loop over the blocks, "tail_loop"), and
+    through the atoms."""
+    fast = AtomicDecoder(block, k=k, d0=d0)
+    fast._sum_path = path
+    slow = AtomicDecoder(block, k=k, d0=d0)
+    slow._sum_path = "atoms"
+    return fast, slow
+
+
+def _paper_block(d0=D0, upsampling="nearest"):
+    from geomae_tf.models.atomic.atomic_autoencoder import atomic_block
+
+    block = atomic_block(d0, image_size=16, upsampling=upsampling)
+    rng = np.random.default_rng(3)   # non-zero biases, so that the k copies of T(0) matter
+    block.set_weights([w + 0.1 * rng.normal(size=w.shape).astype("float32")
+                       for w in block.get_weights()])
+    return block
+
+
+@pytest.mark.parametrize("upsampling", ["nearest", "bilinear"])
+def test_the_paper_block_ends_with_its_linear_last_convolution_alone(upsampling):
+    from geomae_tf.layers.atomic_decoder import _AffineTail
+
+    split = _AffineTail.of(_paper_block(upsampling=upsampling))
+    # g_out is linear; the leaky ReLU before it is not, so the tail stops there
+    assert [layer.name for layer in split.tail] == ["g_out"]
+    # nearest: g_out is an UpsampleConv2D of the 8 x 8 map; bilinear: a conv at 16 x 16
+    side = 8 if upsampling == "nearest" else 16
+    assert tuple(split.body.output.shape) == (None, side, side, 32)
+    # the tail is taken from small_block's Dense(16) + Reshape, not its tanh layer
+    assert [type(lay).__name__ for lay in _AffineTail.of(small_block()).tail] == ["Dense", "Reshape"]
+
+
+def test_no_tail_when_g_ends_non_linear_or_is_not_functional():
+    from geomae_tf.layers.atomic_decoder import _AffineTail
+
+    relu_end = keras.Sequential([keras.Input((D0,)), keras.layers.Dense(16),
+                                 keras.layers.Dense(16, activation="relu")])
+    assert _AffineTail.of(relu_end) is None
+    assert _AffineTail.of(CountingDense(5)) is None
+    linear = keras.Sequential([keras.Input((D0,)), keras.layers.Dense(16)])
+    assert _AffineTail.of(linear) is None             # nothing left to run k times
+    # ...and such layers still decode the sum of their atoms
+    layer = AtomicDecoder(relu_end, k=3, d0=D0)
+    z = codes(4, 3)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(layer(z)),
+        keras.ops.convert_to_numpy(layer(z, return_atoms=True)).sum(axis=1), atol=1e-5)
+
+
+@pytest.mark.parametrize("path", ["tail", "tail_loop"])
+@pytest.mark.parametrize("make_block", [small_block, _paper_block])
+def test_tail_sum_equals_the_sum_of_the_atoms_with_and_without_mask(make_block, path):
+    k = 5
+    fast, slow = _decoders(make_block(), k, D0, path)
+    z = codes(6, k)
+    atoms = keras.ops.convert_to_numpy(fast(z, return_atoms=True))
+    out = keras.ops.convert_to_numpy(fast(z))
+    scale = np.abs(out).max()
+    assert scale > 0.1
+    np.testing.assert_allclose(out, atoms.sum(axis=1), atol=1e-5 * scale)
+    np.testing.assert_allclose(out, keras.ops.convert_to_numpy(slow(z)), atol=1e-5 * scale)
+    # a mask with zeros, fractions and a row of all zeros (the empty sum is 0, not T(0))
+    mask = np.random.default_rng(2).uniform(size=(6, k)).astype("float32")
+    mask[:, 1] = 0.0
+    mask[0] = 0.0
+    masked = keras.ops.convert_to_numpy(fast(z, block_mask=mask))
+    np.testing.assert_allclose(masked, (atoms * mask[:, :, None, None, None]).sum(axis=1),
+                               atol=1e-5 * scale)
+    np.testing.assert_allclose(masked[0], 0.0, atol=1e-6)
+    np.testing.assert_allclose(masked, keras.ops.convert_to_numpy(slow(z, block_mask=mask)),
+                               atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("path", ["tail", "tail_loop"])
+def test_tail_sum_has_the_gradients_of_the_sum_of_the_atoms(path):
+    import tensorflow as tf
+
+    k = 4
+    block = _paper_block()
+    fast, slow = _decoders(block, k, D0, path)
+    z = tf.constant(codes(3, k))
+    target = tf.constant(np.random.default_rng(5).normal(size=(3, 16, 16, 1)).astype("float32"))
+
+    def gradients(layer):
+        with tf.GradientTape() as tape:
+            tape.watch(z)
+            loss = tf.reduce_mean(tf.square(layer(z) - target))
+        return tape.gradient(loss, [z] + block.trainable_weights)
+
+    for g_fast, g_slow in zip(gradients(fast), gradients(slow)):
+        g_slow = g_slow.numpy()
+        np.testing.assert_allclose(g_fast.numpy(), g_slow, atol=1e-5 * np.abs(g_slow).max())
+
+
+def test_tail_sum_adds_no_variables_and_saves_the_same_weights_file(tmp_path):
+    import h5py
+
+    k = 3
+
+    def saved_names(model, path):
+        model.save_weights(path)
+        with h5py.File(path, "r") as f:
+            names = []
+            f.visit(names.append)
+        return sorted(names)
+
+    z_in = keras.Input((k * D0,))
+    layer = AtomicDecoder(_paper_block(), k=k, d0=D0)
+    model = keras.Model(z_in, layer(z_in))
+    before = saved_names(model, tmp_path / "before.weights.h5")
+    z = codes(2, k)
+    out = keras.ops.convert_to_numpy(model(z))            # builds the split g = T(body)
+    assert layer._affine_tail() is not None
+    assert saved_names(model, tmp_path / "after.weights.h5") == before
+    assert len(model.weights) == len(layer.block.weights) == 12
+    # a file saved before the split loads into a fresh model, with the same outputs
+    fresh_layer = AtomicDecoder(_paper_block(), k=k, d0=D0)
+    fresh_z = keras.Input((k * D0,))
+    fresh = keras.Model(fresh_z, fresh_layer(fresh_z))
+    fresh.load_weights(tmp_path / "before.weights.h5")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(fresh(z)), out, atol=1e-6)
+    assert AtomicDecoder.from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+def test_tail_sum_under_mixed_bfloat16():
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        fast, slow = _decoders(_paper_block(), 4, D0)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    z = codes(3, 4)
+    out = keras.ops.convert_to_numpy(keras.ops.cast(fast(z), "float32"))
+    reference = keras.ops.convert_to_numpy(keras.ops.cast(slow(z), "float32"))
+    assert fast(z).dtype == slow(z).dtype
+    np.testing.assert_allclose(out, reference, atol=0.02 * np.abs(reference).max())
+
+
+@pytest.mark.parametrize("entry", ["atomic_spikes", "atomic_mnist"])
+def test_published_entries_reconstruct_as_the_sum_of_their_atoms(entry):
+    from geomae_tf import zoo
+
+    model = zoo.load(entry)
+    side = model.encoder.inputs[0].shape[1]
+    images = np.random.default_rng(0).uniform(size=(4, side, side, 1)).astype("float32")
+    z = model.encoder(images)
+    decoder = model.atomic_decoder
+    assert decoder._affine_tail() is not None
+    out = keras.ops.convert_to_numpy(model.decoder(z))
+    decoder._sum_path = "atoms"
+    try:
+        reference = keras.ops.convert_to_numpy(model.decoder(z))
+    finally:
+        decoder._sum_path = "tail"
+    np.testing.assert_allclose(out, reference, atol=1e-5)
