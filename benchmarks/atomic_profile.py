@@ -42,8 +42,11 @@ import json
 import os
 import sys
 import time
+import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import atomic_throughput  # noqa: E402 - the benchmark beside this one
 
 
 def parse_args():
@@ -65,21 +68,12 @@ def parse_args():
     return parser.parse_args()
 
 
-def best_time(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 CPU_TIMES = {}
 
 
 def alternate(fns, repeats):
-    """Best wall-clock time of each of `fns` (dict), their runs interleaved.
+    """Best wall-clock time of each of `fns` (dict), their runs interleaved
+    (round r starts with the r-th).
 
     The best CPU time of this process (all its threads) is kept beside it, in
     `CPU_TIMES[name]`: on a machine shared with other jobs it moves less
@@ -90,8 +84,11 @@ def alternate(fns, repeats):
     best = {name: float("inf") for name in fns}
     for name in fns:
         CPU_TIMES[name] = float("inf")
-    for _ in range(repeats):
-        for name, fn in fns.items():
+    names = list(fns)
+    for round_ in range(repeats):
+        # each round starts one further along, so that no way always follows the same one
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+            fn = fns[name]
             start, cpu = time.perf_counter(), time.process_time()
             fn()
             best[name] = min(best[name], time.perf_counter() - start)
@@ -99,30 +96,9 @@ def alternate(fns, repeats):
     return best
 
 
-def matmul_rate(dtype, n=2048, repeats=5):
-    import tensorflow as tf
-
-    a = tf.cast(tf.random.normal((n, n)), dtype)
-    b = tf.cast(tf.random.normal((n, n)), dtype)
-    return 2.0 * n ** 3 / best_time(lambda: tf.linalg.matmul(a, b).numpy(), repeats)
-
-
 def layer_macs(layer):
     """Executed multiply-accumulates of one layer per sample (0 if it has none)."""
-    import keras
-
-    from geomae_tf.layers.upsample_conv2d import UpsampleConv2D
-
-    if isinstance(layer, keras.layers.Conv2D):
-        out = layer.output.shape
-        kh, kw = layer.kernel_size
-        return out[1] * out[2] * kh * kw * layer.input.shape[-1] * layer.filters
-    if isinstance(layer, UpsampleConv2D):
-        out = layer.output.shape
-        return out[1] * out[2] * 4 * layer.input.shape[-1] * layer.filters
-    if isinstance(layer, keras.layers.Dense):
-        return layer.input.shape[-1] * layer.units
-    return 0
+    return atomic_throughput.layer_macs(types.SimpleNamespace(layers=[layer]), executed=True)
 
 
 def block_groups(block):
@@ -369,7 +345,7 @@ def compare_layouts(model, batch_size, repeats, summary):
     n = batch_size * model.k
     h, w, c = layer.input.shape[1:]
     kernel = layer.transpose_kernel()
-    results = {}
+    steps, results = {}, {}
     for fmt in ("NHWC", "NCHW"):
         shape = (n, h, w, c) if fmt == "NHWC" else (n, c, h, w)
         out = ((n, 2 * h, 2 * w, layer.filters) if fmt == "NHWC"
@@ -385,11 +361,13 @@ def compare_layouts(model, batch_size, repeats, summary):
                 loss = tf.reduce_sum(tf.nn.leaky_relu(y, 0.2))
             return tape.gradient(loss, [x, kernel])
         try:
-            results[fmt] = best_time(lambda step=step: [g.numpy() for g in step()], repeats)
+            [g.numpy() for g in step()]
+            steps[fmt] = lambda step=step: [g.numpy() for g in step()]
         except Exception as error:            # noqa: BLE001 - report the kernel's refusal
             results[fmt] = f"not run: {type(error).__name__}: {str(error).splitlines()[0][:120]}"
+    results.update(alternate(steps, repeats))
     print(f"\n  {layer.name} ({n} x {h} x {w} x {c} -> {2 * h} x {2 * w} x {layer.filters}), "
-          f"forward + backward: " + ", ".join(
+          f"forward + backward (best of {repeats}, alternated): " + ", ".join(
               f"{fmt} {t:.3f} s" if isinstance(t, float) else f"{fmt} {t}"
               for fmt, t in results.items()))
     summary["layout_seconds"] = results
@@ -408,7 +386,8 @@ def main():
     results = {"cpu_count": os.cpu_count(),
                "bf16_units": [f for f in ("avx512_bf16", "amx_bf16") if f in flags],
                "load_average_1min_before": round(os.getloadavg()[0], 2)}
-    f32, bf16 = matmul_rate("float32"), matmul_rate("bfloat16")
+    f32 = atomic_throughput.matmul_rate(dtype="float32")[0]
+    bf16 = atomic_throughput.matmul_rate(dtype="bfloat16")[0]
     results.update(matmul_gflops_float32=f32 / 1e9, matmul_gflops_bfloat16=bf16 / 1e9)
     print(f"cpus {os.cpu_count()}, bfloat16 units: {results['bf16_units'] or 'none'}, "
           f"1-min load {results['load_average_1min_before']}")

@@ -9,13 +9,15 @@ Measures, on this machine:
    for a training step (forward, gradient w.r.t. activations, gradient
    w.r.t. weights); and the FLOPs actually executed, fewer because each
    `UpsampleConv2D` runs 2 x 2 taps per output pixel where the network's
-   3x3 convolution over the upsampled map counts 3 x 3;
+   3x3 convolution over the upsampled map counts 3 x 3, and g's last
+   (linear) convolution runs once per image, not k times (`AtomicDecoder`);
 3. the machine's float32 matrix-multiply rate (`tf.linalg.matmul`,
    2048 x 2048, best of 5) and the fraction of it that training achieves,
    counted in analytic FLOPs (the issue's yardstick: how fast the paper's
    network trains) and in executed FLOPs (how busy the arithmetic units are);
 4. the vectorised `AtomicDecoder` (g once on (batch * k, d0)) against a
-   Python loop over the k blocks calling the same g, forward + backward.
+   Python loop over the k blocks calling the same g (both applying g's
+   linear last convolution once to the sum), forward + backward.
 
 Usage:
     python benchmarks/atomic_throughput.py            # about 2-3 minutes
@@ -161,10 +163,18 @@ def decoder_rates(model, batch_size, calls, repeats):
     z = tf.random.normal((batch_size, k * d0))
     weights = block.trainable_weights
 
+    decoder = model.atomic_decoder
+
     def vectorised(codes):
-        return model.decoder(codes)
+        decoder._sum_path = "tail"         # g on (N * k, d0), its linear tail once
+        return decoder(codes)
 
     def loop(codes):
+        if decoder._affine_tail() is not None:
+            decoder._sum_path = "tail_loop"    # g's body once per block, its tail once
+            out = decoder(codes)
+            decoder._sum_path = "tail"
+            return out
         out = 0.0
         for i in range(k):
             out = out + block(codes[:, i * d0:(i + 1) * d0])
@@ -211,9 +221,17 @@ def main():
     block_macs = layer_macs(model.block)
 
     def training_flops(executed):
-        """x2 for a forward pass, x3 for a training step; the block counted k times."""
-        return 3.0 * 2.0 * (layer_macs(model.encoder, executed=executed)
-                            + args.k * layer_macs(model.block, executed=executed))
+        """x2 for a forward pass, x3 for a training step; the block counted k times,
+        except, as executed, g's last (linear) convolution: `AtomicDecoder` runs it
+        once on the sum of the blocks' features."""
+        block = layer_macs(model.block, executed=executed)
+        split = model.atomic_decoder._affine_tail()
+        if executed and split is not None:
+            body = layer_macs(split.body, executed=True)
+            block = args.k * body + (block - body)
+        else:
+            block = args.k * block
+        return 3.0 * 2.0 * (layer_macs(model.encoder, executed=executed) + block)
 
     train_flops = training_flops(executed=False)
     forward_flops = train_flops / 3.0
