@@ -49,6 +49,13 @@ def cmd_train(args: argparse.Namespace) -> None:
                                       force=args.force, **options)
     elif args.version is not None or args.force:
         raise UsageError("--version and --force say where to publish: add --publish")
+    if args.check:  # everything checked, nothing trained nor written
+        for recipe in args.recipes:
+            info = trainer.check_run(recipe, evaluate=not args.no_evaluate)
+            print(f"{recipe}: checked: entry {info['entry']} ({info['factory']}, "
+                  f"{info['parameters']:,} parameters, input {info['input_shape']}, trainer "
+                  f"{info['trainer']}); nothing trained or written")
+        return
     for recipe in args.recipes:
         _, results = trainer.train(recipe, out_dir=args.out_dir, verbose=args.verbose,
                                    publish=args.publish, version=args.version,
@@ -382,6 +389,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-export", action="store_true",
                    help="do not export the model into the run folder")
     p.add_argument("--no-evaluate", action="store_true", help="skip held-out evaluation")
+    p.add_argument("--check", action="store_true",
+                   help="check the recipes (every value, the model they build, the first "
+                        "batch of their data, and with --publish where they would go), "
+                        "then stop: nothing is trained or written")
     p.add_argument("--publish", action="store_true",
                    help="publish the finished run to saved_models/<entry>/<version>/ and "
                         "<recipe>.results.json (default: a new version)")

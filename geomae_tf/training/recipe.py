@@ -286,13 +286,21 @@ def _check_arguments(path, section, fn, values, skip=()):
 
 
 def _check_evaluation(recipe):
-    """The `[evaluation]` table checked against the evaluator the run will
-    use (its keys and the types of its values), before anything trains."""
+    """The trainer's name, and the `[evaluation]` table checked against the
+    evaluator the run will use (its keys and the types of its values), before
+    anything trains."""
     from geomae_tf import analysis
     from geomae_tf.training import trainer  # late: the trainer imports this module
 
+    trainer_name = recipe.training["trainer"]
+    if not isinstance(trainer_name, str) or (trainer_name != "fit"
+                                             and trainer_name not in trainer.TRAINERS):
+        raise RecipeError(f"{recipe.path}: [training] trainer must be one of "
+                          f"{['fit'] + sorted(trainer.TRAINERS)}. Received: "
+                          f"trainer={trainer_name!r}")
     family = recipe.evaluation.get("family")
-    if family is not None and family not in analysis.EVALUATORS:
+    if family is not None and (not isinstance(family, str)
+                               or family not in analysis.EVALUATORS):
         raise RecipeError(f"{recipe.path}: [evaluation] family must be one of "
                           f"{sorted(analysis.EVALUATORS)}. Received: family={family!r}")
     evaluate_fn = trainer.evaluator_of(recipe)
@@ -358,7 +366,7 @@ def load_recipe(path: PathLike) -> Recipe:
 
     data = dict(raw.get("data", {}))
     dataset = data.get("dataset")
-    if dataset not in datasets.DATASETS:
+    if not isinstance(dataset, str) or dataset not in datasets.DATASETS:
         raise RecipeError(f"{path}: [data] `dataset` must be one of "
                           f"{sorted(datasets.DATASETS)}. Received: dataset={dataset!r}")
     _check_keys(path, "data", data,

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -155,7 +156,10 @@ def build_model(recipe: Recipe, dtype_policy: str = "float32") -> keras.Model:
     """The untrained model of a recipe, its layers under `dtype_policy` ("auto":
     see `resolve_dtype_policy`)."""
     with dtype_policy_scope(dtype_policy):
-        return zoo.FACTORIES[recipe.factory](**recipe.model)
+        try:
+            return zoo.FACTORIES[recipe.factory](**recipe.model)
+        except (TypeError, ValueError) as err:  # the factory refuses its [model] arguments
+            raise RecipeError(f"{recipe.path}: [model] {err}") from None
 
 
 #: The /proc/cpuinfo flags of CPUs with bfloat16 units (x86: AVX512-BF16, AMX-BF16).
@@ -523,6 +527,78 @@ def export_run(model: keras.Model, entry: str, root: PathLike, config: dict[str,
     return Path(root) / entry / str(version)
 
 
+def init_weights(model: keras.Model, recipe: Recipe) -> None:
+    """Loads the weights `[training] init` names into `model` (fine-tuning).
+
+    Keras warns, layer by layer, about every group a mismatched file lacks
+    before the loader refuses it: a refusal is reported alone, in one line
+    naming the recipe; the warnings of a load that succeeds are shown.
+    """
+    from geomae_tf.zoo.weights import load_weights_into
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            load_weights_into(model, recipe.training["init"])
+        except (TypeError, ValueError, OSError) as err:
+            raise RecipeError(f"{recipe.path}: [training] init: {err}") from None
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                               warning.lineno)
+
+
+def check_run(recipe_path: PathLike, evaluate: bool = True,
+              read_data: bool = True) -> dict[str, Any]:
+    """What `train` checks before it trains, without training or writing
+    anything: `geomae train RECIPE --check`.
+
+    The recipe (every key and value, `load_recipe`), the evaluator's options,
+    the model its factory builds (and the weights `[training] init` names),
+    and, with `read_data`, the first batch of the training data against the
+    model's input.
+
+    Args:
+        recipe_path: path of a `.toml` recipe.
+        evaluate: bool. Check the `[evaluation]` options too. Defaults to True.
+        read_data: bool. Read the first batch of the data. Defaults to True.
+
+    Returns:
+        dict: `entry`, `factory`, `trainer`, `parameters` (the model's count)
+        and `input_shape`.
+
+    Raises:
+        RecipeError, FileNotFoundError, ValueError: what `train` would raise
+            before training.
+
+    Example:
+    >>> check_run("zoo/disk_ae.toml")["parameters"]
+    1412
+    """
+    recipe = load_recipe(recipe_path)
+    trainer = recipe.training["trainer"]
+    if trainer != "fit" and trainer not in TRAINERS:
+        raise RecipeError(f"{recipe.path}: [training] trainer must be one of "
+                          f"{['fit'] + sorted(TRAINERS)}. Received: trainer={trainer!r}")
+    evaluate_fn = evaluator_of(recipe) if evaluate else None
+    if evaluate:
+        evaluation_kwargs(recipe, evaluate_fn)
+    model = build_model(recipe)
+    if recipe.training["init"]:
+        init_weights(model, recipe)
+    if evaluate and "images" in inspect.signature(evaluate_fn).parameters and not hasattr(
+            model, "reconstruct"):
+        raise RecipeError(f"{recipe.path}: a {type(model).__name__} is no autoencoder, so "
+                          f"reconstruction metrics do not apply: set [evaluation] family to "
+                          f"one of {sorted(analysis.EVALUATORS)}")
+    if read_data and trainer == "fit":
+        check_image_shape(model, training_data(recipe), recipe)
+    inputs = getattr(model, "inputs", None)
+    shape = getattr(model, "image_shape", None) or (tuple(inputs[0].shape[1:]) if inputs
+                                                    else None)
+    return {"entry": recipe.entry, "factory": recipe.factory, "trainer": trainer,
+            "parameters": int(model.count_params()), "input_shape": shape}
+
+
 @run_lock.releases_locks
 def train(recipe_path: PathLike, out_dir: PathLike = "runs",
           saved_models: PathLike = "saved_models", export: bool = True,
@@ -606,9 +682,7 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
     with distribute.scope(parallel):
         model = build_model(recipe, dtype_policy)
         if recipe.training["init"]:  # fine-tuning: start from a trained entry's weights
-            from geomae_tf.zoo.weights import load_weights_into
-
-            load_weights_into(model, recipe.training["init"])
+            init_weights(model, recipe)
     if evaluate and "images" in inspect.signature(evaluate_fn).parameters and not hasattr(
             model, "reconstruct"):
         raise RecipeError(f"{recipe.path}: a {type(model).__name__} is no autoencoder, so "
