@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 #: The options of the refinement in the graph and their defaults.
 DEFAULTS = {"steps": 3, "final_steps": None, "learning_rate": 0.05, "rounds": 2,
             "merge_distance": 1.5, "threshold": ACTIVE_THRESHOLD, "gate": 2.0,
-            "solver": "gauss_newton", "damping": 0.1}
+            "solver": "gauss_newton", "damping": 0.1, "reuse_jacobian": False}
 
 
 def _pairwise_distance(a, b):
@@ -38,7 +38,9 @@ class AtomicRefinement(keras.layers.Layer):
     improved as a greedy continuous fit with g in place of a point-spread
     function (the family of sliding Frank-Wolfe, Denoyelle et al. 2019):
 
-    1. `steps` Adam steps on ||f_D(z) - x||^2 over z.
+    1. `steps` steps on ||f_D(z) - x||^2 over z: damped Gauss-Newton on
+       each block (`solver="gauss_newton"`, a few passes of g per step, no
+       gradient) or Adam with the backend's autodiff (`solver="adam"`).
     2. Pruning: an active atom (amplitude above `threshold`) whose centre
        lies within `merge_distance` of a brighter kept atom is a split; it
        and every inactive block are switched off (set to the off code, whose
@@ -49,8 +51,9 @@ class AtomicRefinement(keras.layers.Layer):
        (the encoder applied to the residual) found within `gate` px of the
        peak, or else the code of the batch's encoder atom that is nearest to
        the peak and of the nearest amplitude.
-    4. `final_steps` Adam steps on the kept and reseeded blocks only.
-    Steps 2-4 are one round, repeated `rounds` times.
+    4. `final_steps` steps on the kept and reseeded blocks only.
+    Steps 2-4 are one round, repeated `rounds` times; the last round ends
+    with pruning again (an atom left on a brighter one's centre).
 
     Every step is a batched tensor operation with fixed iteration counts and
     masks (no per-image loop, no numpy): the layer runs under TensorFlow,
@@ -61,17 +64,22 @@ class AtomicRefinement(keras.layers.Layer):
     Args:
         encoder: keras.Model. Images `(N, H, W, 1)` to codes `(N, k * d0)`.
         decoder: keras.Model. Codes to images, ending with an `AtomicDecoder`.
-        steps: int >= 0. Adam steps before the first round. Defaults to 50.
-        final_steps: int >= 0 or None. Adam steps after each round, on the
+        steps: int >= 0. Solver steps before the first round. Defaults to 3.
+        final_steps: int >= 0 or None. Solver steps after each round, on the
             live blocks; None: `steps`.
         learning_rate: float > 0. Adam's step size in code units. Defaults
             to 0.05.
-        rounds: int >= 0. Prune-and-reseed rounds. Defaults to 1.
+        rounds: int >= 0. Prune-and-reseed rounds. Defaults to 2.
         merge_distance: float >= 0. Pruning radius (px). Defaults to 1.5.
         threshold: float. Activity threshold of an atom's amplitude and of a
             residual peak. Defaults to 0.25.
         gate: float >= 0. Largest distance (px) between a residual peak and
             the residual atom that reseeds it. Defaults to 2.
+        solver: "gauss_newton" (the default) or "adam".
+        damping: float >= 0. Levenberg-Marquardt damping of the Gauss-Newton
+            steps (relative to the diagonal). Defaults to 0.1.
+        reuse_jacobian: bool. Gauss-Newton steps after the first of a pass
+            keep its Jacobian (cheaper, less exact). Defaults to False.
         off_code: sequence of d0 floats or None. The code of a switched-off
             block; None finds it on first use (`off_code_of`).
         **kwargs: passed to `keras.layers.Layer`.
@@ -96,7 +104,7 @@ class AtomicRefinement(keras.layers.Layer):
                  rounds: int = 2, merge_distance: float = 1.5,
                  threshold: float = ACTIVE_THRESHOLD, gate: float = 2.0,
                  solver: str = "gauss_newton", damping: float = 0.1,
-                 off_code: Any = None, **kwargs: Any) -> None:
+                 reuse_jacobian: bool = False, off_code: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         for name, value in (("encoder", encoder), ("decoder", decoder)):
             if not isinstance(value, keras.Model):
@@ -120,6 +128,10 @@ class AtomicRefinement(keras.layers.Layer):
         self.gate = validation.check_float("gate", gate, minimum=0.0)
         self.solver = validation.check_choice("solver", solver, {"adam", "gauss_newton"})
         self.damping = validation.check_float("damping", damping, minimum=0.0)
+        if not isinstance(reuse_jacobian, bool):
+            raise TypeError(f"`reuse_jacobian` must be a bool. Received: "
+                            f"reuse_jacobian={reuse_jacobian!r}")
+        self.reuse_jacobian = reuse_jacobian
         self.off_code = None if off_code is None else [float(v) for v in off_code]
         if self.off_code is not None and len(self.off_code) != self.d0:
             raise ValueError(f"`off_code` must hold d0 = {self.d0} values. Received: "
@@ -238,7 +250,8 @@ class AtomicRefinement(keras.layers.Layer):
         """`steps` steps of the solver on the blocks where `live` (N, k) is 1."""
         if self.solver == "gauss_newton":
             return gauss_newton_steps(self.atomic_decoder.block, images, z, self.k, self.d0,
-                                      steps, mask=live, damping=self.damping)
+                                      steps, mask=live, damping=self.damping,
+                                      reuse_jacobian=self.reuse_jacobian)
         mask = None if live is None else ops.repeat(live, self.d0, axis=1)
         return adam_steps(loss, z, steps, self.learning_rate, mask=mask)
 
@@ -299,7 +312,8 @@ class AtomicRefinement(keras.layers.Layer):
         return {"steps": self.steps, "final_steps": self.final_steps,
                 "learning_rate": self.learning_rate, "rounds": self.rounds,
                 "merge_distance": self.merge_distance, "threshold": self.threshold,
-                "gate": self.gate, "solver": self.solver, "damping": self.damping}
+                "gate": self.gate, "solver": self.solver, "damping": self.damping,
+                "reuse_jacobian": self.reuse_jacobian}
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()

@@ -226,7 +226,8 @@ def adam_steps(loss: Callable[[Tensor], Tensor], z: Tensor, steps: int, learning
 
 def gauss_newton_steps(block: Callable[[Tensor], Tensor], images: Tensor, z: Tensor, k: int,
                        d0: int, steps: int, mask: Tensor | None = None, damping: float = 0.1,
-                       step_size: float = 1.0, eps: float = 1e-2) -> Tensor:
+                       step_size: float = 1.0, eps: float = 1e-2,
+                       reuse_jacobian: bool = False) -> Tensor:
     """`steps` damped Gauss-Newton (Levenberg-Marquardt) steps on each block of z.
 
     The error ||x - sum_i g(z_i)||^2 is linearised around each block in
@@ -235,7 +236,9 @@ def gauss_newton_steps(block: Callable[[Tensor], Tensor], images: Tensor, z: Ten
     residual and J_i the Jacobian of g at z_i (forward differences of size
     `eps`, so one step costs d0 + 1 passes of g and no gradient). With
     d0 = 3 parameters per atom this converges in a few steps where gradient
-    steps take tens. Blocks where `mask` (N, k) is 0 stay fixed.
+    steps take tens. With `reuse_jacobian`, the steps after the first keep
+    its Jacobian (the chord method: one pass of g per step instead of
+    d0 + 1). Blocks where `mask` (N, k) is 0 stay fixed.
     """
     if steps <= 0:
         return z
@@ -244,18 +247,23 @@ def gauss_newton_steps(block: Callable[[Tensor], Tensor], images: Tensor, z: Ten
     x = ops.reshape(images, (shape[0], -1))                                  # (N, P)
     mask = (ops.ones((shape[0], k), z.dtype) if mask is None
             else ops.cast(mask, z.dtype))[..., None]
-    for _ in range(steps):
-        blocks = ops.reshape(z, (-1, k, 1, d0))
-        probes = ops.concatenate([blocks, blocks + eps * eye[None, None]], axis=2)
-        out = block(ops.reshape(probes, (-1, d0)))
-        out = ops.reshape(out, (shape[0], k, d0 + 1, -1))                     # (N, k, d0+1, P)
-        atoms = out[:, :, 0]
-        jac = (out[:, :, 1:] - atoms[:, :, None]) / eps                        # (N, k, d0, P)
+    solve = None
+    for step in range(steps):
+        if solve is None or (reuse_jacobian is False):
+            blocks = ops.reshape(z, (-1, k, 1, d0))
+            probes = ops.concatenate([blocks, blocks + eps * eye[None, None]], axis=2)
+            out = block(ops.reshape(probes, (-1, d0)))
+            out = ops.reshape(out, (shape[0], k, d0 + 1, -1))                 # (N, k, d0+1, P)
+            atoms = out[:, :, 0]
+            jac = (out[:, :, 1:] - atoms[:, :, None]) / eps                    # (N, k, d0, P)
+            jtj = ops.einsum("nkap,nkbp->nkab", jac, jac)
+            scale = ops.diagonal(jtj, axis1=-2, axis2=-1)
+            solve = jtj + damping * scale[..., None] * eye + 1e-6 * eye
+        else:
+            # The chord method: the Jacobian of the first step, the atoms anew.
+            atoms = ops.reshape(block(ops.reshape(z, (-1, d0))), (shape[0], k, -1))
         residual = x - ops.sum(atoms, axis=1)                                  # (N, P)
-        jtj = ops.einsum("nkap,nkbp->nkab", jac, jac)
         jtr = ops.einsum("nkap,np->nka", jac, residual)
-        scale = ops.diagonal(jtj, axis1=-2, axis2=-1)
-        lhs = jtj + damping * scale[..., None] * eye + 1e-6 * eye
-        delta = ops.solve(lhs, jtr[..., None])[..., 0]                         # (N, k, d0)
+        delta = ops.solve(solve, jtr[..., None])[..., 0]                       # (N, k, d0)
         z = ops.reshape(ops.reshape(z, (-1, k, d0)) + step_size * mask * delta, shape)
     return z
