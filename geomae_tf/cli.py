@@ -14,6 +14,7 @@ import contextlib
 import gc
 import sys
 import threading
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -207,7 +208,15 @@ def _export_model(args):
             and not args.force:
         raise UsageError(f"{args.out}/{args.version} exists: geomae export never overwrites "
                          f"a version unless --force")
-    model = keras.saving.load_model(str(model_path))
+    if not zipfile.is_zipfile(model_path):  # Keras says "File not found" of such a file
+        raise UsageError(f"--model {model_path} is not a .keras file (the zip archive "
+                         f"keras.Model.save writes): it is corrupt or of another format")
+    try:
+        model = keras.saving.load_model(str(model_path))
+    except (ValueError, TypeError, KeyError, OSError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise UsageError(f"--model {model_path} cannot be loaded as a Keras model: "
+                         f"{first}") from None
     path = export_saved_model(model, args.out, version=args.version, overwrite=args.force)
     print(f"{model_path}: exported to {path} (serve it with tensorflow_model_server "
           f"--model_base_path={Path(args.out).resolve()})")

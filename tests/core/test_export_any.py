@@ -149,3 +149,23 @@ def test_a_file_where_a_folder_belongs_is_refused_in_one_line(tmp_path, capsys):
     assert cli.main(["export", "--model", str(keras_file), "--out", str(a_file)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is a file" in err and "Traceback" not in err
+
+
+def test_cli_exports_a_sequential_and_names_a_corrupt_keras_file(tmp_path, capsys):
+    model = keras.Sequential([keras.Input((64, 1)), keras.layers.Conv1D(2, 3),
+                              keras.layers.GlobalMaxPooling1D()])
+    model.save(tmp_path / "seq.keras")
+    out = tmp_path / "served"
+    assert cli.main(["export", "--model", str(tmp_path / "seq.keras"), "--out", str(out)]) == 0
+    loaded = tf.saved_model.load(str(out / "1"))
+    (name, spec), = loaded.signatures["serving_default"].structured_input_signature[1].items()
+    assert tuple(spec.shape) == (None, 64, 1)
+    # the same version again needs --force, which replaces it
+    assert cli.main(["export", "--model", str(tmp_path / "seq.keras"), "--out", str(out),
+                     "--version", "1", "--force"]) == 0
+    capsys.readouterr()
+    (tmp_path / "broken.keras").write_bytes(b"PK\x03\x04 not a zip archive")
+    assert cli.main(["export", "--model", str(tmp_path / "broken.keras"), "--out",
+                     str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a .keras file" in err and "not found" not in err
