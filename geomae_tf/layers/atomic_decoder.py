@@ -157,8 +157,10 @@ class AtomicDecoder(keras.layers.Layer):
         self.split_penalty = validation.check_float("split_penalty", split_penalty,
                                                     minimum=0.0)
         # How the sum is computed: "tail" (the affine tail of g once on the
-        # sum of features, where g has one) or "atoms" (sum of the k atoms).
-        # Both compute the same function; "atoms" is kept for comparisons.
+        # sum of features, where g has one; g's body vectorised on N * k
+        # blocks), "tail_loop" (the same, g's body in a loop over the k
+        # blocks) or "atoms" (sum of the k atoms). All compute the same
+        # function; the last two are kept for the benchmarks' comparisons.
         self._sum_path = "tail"
         self._split = None
 
