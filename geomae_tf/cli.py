@@ -320,7 +320,7 @@ def _number(kind, minimum, exclusive=False, below=None):
     """An argparse `type`: `kind` (int or float) at least `minimum` (above it
     when `exclusive`; under `below` when given), so that a bad number exits 2
     before any work, as a bad recipe value does."""
-    def parse(text):
+    def parse(text: str) -> int | float:
         try:
             value = kind(text)
         except ValueError:
