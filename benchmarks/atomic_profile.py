@@ -19,20 +19,23 @@ setting (k, d0) given, on one in-memory batch, this script prints:
    optimizer;
 4. training images/s of the variants, side by side, their timed runs
    alternated so that a change of the machine's load hits all alike, as
-   ratios to the first: the sum of the atoms ("atoms"), the linear tail
-   once ("tail"), "tail" under XLA (`jit_compile=True`), "tail" under the
-   `mixed_bfloat16` policy, and "atoms" under `mixed_bfloat16`;
-5. the decoder alone (forward + backward): g vectorised over the N * k
-   blocks against a Python loop over the k blocks (both with the tail
-   once), and the dominant convolution in channels-last (NHWC) against
-   channels-first (NCHW) layout.
+   ratios to the first, in wall-clock and in CPU time: the sum of the atoms
+   ("atoms"), the linear tail once ("tail", `AtomicDecoder`'s default),
+   the tail once with g's body in a Python loop over the k blocks
+   ("tail_loop"), "tail" under XLA (`jit_compile=True`), "atoms" and
+   "tail" under the `mixed_bfloat16` policy (bfloat16 compute: not the same
+   numbers, the outputs differ by about 1e-4);
+5. the decoder alone (forward + backward) along its three sum paths, and
+   g's largest convolution in channels-last (NHWC) against channels-first
+   (NCHW) layout.
 
 Usage:
     python benchmarks/atomic_profile.py                      # about 10 minutes on 2 cores
     python benchmarks/atomic_profile.py --settings 10x3 --repeats 2 --steps 2
 
 Absolute speeds move with the machine's load (the 1-minute load average is
-printed before and after); compare the ratios.
+printed before and after); compare the ratios, and on a machine shared with
+other jobs the CPU-time ones, which move least.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ def parse_args():
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=3, help="training steps per timed run")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs; the best is kept")
-    parser.add_argument("--variants", default="atoms,tail,tail_xla,tail_bf16,atoms_bf16",
+    parser.add_argument("--variants", default="atoms,tail,tail_loop,tail_xla,atoms_bf16,tail_bf16",
                         help="training variants to compare (the first is the reference)")
     parser.add_argument("--skip-profile", action="store_true",
                         help="only the variants and the decoder comparisons")
@@ -144,7 +147,9 @@ def profile(model, images, repeats, summary):
             with tf.GradientTape() as tape:
                 tape.watch(x)
                 loss = tf.reduce_sum(fn(x) * r)
-            return tape.gradient(loss, [x] + list(weights))
+            # the loss is returned too: the gradient of a linear group does not
+            # need its forward pass, which would otherwise be pruned
+            return [loss] + tape.gradient(loss, [x] + list(weights))
 
         times = alternate({"fwd": lambda: forward().numpy(),
                            "fwdbwd": lambda: [g.numpy() for g in backward()]}, repeats_)
@@ -191,7 +196,7 @@ def profile(model, images, repeats, summary):
     def fwdbwd():
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.square(model(images, training=True) - images))
-        return tape.gradient(loss, model.trainable_weights)
+        return [loss] + tape.gradient(loss, model.trainable_weights)
 
     @tf.function
     def step():
@@ -386,13 +391,13 @@ def main():
     results = {"cpu_count": os.cpu_count(),
                "bf16_units": [f for f in ("avx512_bf16", "amx_bf16") if f in flags],
                "load_average_1min_before": round(os.getloadavg()[0], 2)}
-    f32 = atomic_throughput.matmul_rate(dtype="float32")[0]
+    f32, f32_cpu = atomic_throughput.matmul_rate(dtype="float32")
     bf16 = atomic_throughput.matmul_rate(dtype="bfloat16")[0]
     results.update(matmul_gflops_float32=f32 / 1e9, matmul_gflops_bfloat16=bf16 / 1e9)
     print(f"cpus {os.cpu_count()}, bfloat16 units: {results['bf16_units'] or 'none'}, "
           f"1-min load {results['load_average_1min_before']}")
-    print(f"matmul 2048 x 2048 (best of 5): float32 {f32 / 1e9:.1f} GFLOP/s, "
-          f"bfloat16 {bf16 / 1e9:.1f} GFLOP/s")
+    print(f"matmul 2048 x 2048 (best of 5): float32 {f32 / 1e9:.1f} GFLOP/s "
+          f"({f32_cpu / 1e9:.1f} per CPU second), bfloat16 {bf16 / 1e9:.1f} GFLOP/s")
     rng = np.random.default_rng(0)
     images = tf.constant(rng.uniform(size=(args.batch_size, args.image_size, args.image_size, 1))
                          .astype("float32") ** 8)
@@ -411,13 +416,17 @@ def main():
         summary.update(flops_per_image_atoms=atoms_flops, flops_per_image_tail=tail_flops)
         if not args.skip_profile:
             profile(model, images, args.repeats, summary)
-        compare_variants(k, d0, args, images, names, summary)
+        if names:
+            compare_variants(k, d0, args, images, names, summary)
         if "tail" in names:
             rate = summary["variants"]["tail"]["images_per_s"]
-            fraction = rate * tail_flops / f32
+            cpu_rate = summary["variants"]["tail"]["images_per_cpu_s"]
+            fraction, cpu_fraction = rate * tail_flops / f32, cpu_rate * tail_flops / f32_cpu
             print(f"  'tail' float32: {rate * tail_flops / 1e9:.1f} GFLOP/s executed = "
-                  f"{fraction:.1%} of the float32 matmul rate")
+                  f"{fraction:.1%} of the float32 matmul rate; per CPU second of each: "
+                  f"{cpu_fraction:.1%}")
             summary["tail_fraction_of_matmul_rate"] = fraction
+            summary["tail_fraction_of_matmul_rate_cpu"] = cpu_fraction
         if not args.skip_profile:
             compare_decoder(model, args.batch_size, args.repeats, summary)
             compare_layouts(model, args.batch_size, args.repeats, summary)
