@@ -62,8 +62,8 @@ def test_every_signature_answers_what_the_keras_model_answers(exported):
         np.testing.assert_allclose(out["signals"].numpy(),
                                    model.predict(position, verbose=0), atol=1e-5)
         return
-    expected = {"serving_default", "encode", "decode"} | ({"atoms"} if kind == "atomic"
-                                                           else set())
+    expected = {"serving_default", "encode", "decode"} | (
+        {"atoms", "encoder_atoms"} if kind == "atomic" else set())
     assert set(loaded.signatures) == expected
     x = _images(3, model.image_shape[0])
     served = loaded.signatures["serving_default"](images=tf.constant(x))
@@ -77,8 +77,11 @@ def test_every_signature_answers_what_the_keras_model_answers(exported):
         atoms = loaded.signatures["atoms"](images=tf.constant(x))["atoms"].numpy()
         assert atoms.shape == (3, 3, 16, 16, 1)
         np.testing.assert_allclose(atoms, model.atoms(x), atol=1e-5)
-        # the atoms sum to the reconstruction (Newson and Traonmilin 2023, eq. 3)
-        np.testing.assert_allclose(atoms.sum(axis=1), served["reconstruction"].numpy(),
+        # the encoder's one-pass atoms sum to the reconstruction (Newson and
+        # Traonmilin 2023, eq. 3); `atoms` is the refined decomposition
+        one_pass = loaded.signatures["encoder_atoms"](images=tf.constant(x))["atoms"].numpy()
+        np.testing.assert_allclose(one_pass, model.atoms(x, refine=False), atol=1e-5)
+        np.testing.assert_allclose(one_pass.sum(axis=1), served["reconstruction"].numpy(),
                                    atol=1e-5)
 
 
