@@ -289,7 +289,7 @@ def next_version(base: PathLike) -> int:
 
 
 def _write_version(model, base, version, signature=None, extra=None, overwrite=False,
-                   argument="directory"):
+                   argument="directory", given=None):
     """Writes the SavedModel of `model` into `base/<version>/` atomically;
     `extra(tmp)` adds files to the folder before it is moved into place.
     An existing version is replaced only with `overwrite=True`."""
@@ -297,7 +297,8 @@ def _write_version(model, base, version, signature=None, extra=None, overwrite=F
     for folder in [base, *base.parents]:
         if folder.exists() and not folder.is_dir():
             raise ValueError(f"`{argument}` must be a folder (or a path to create), but "
-                             f"{folder} is a file. Received: {argument}={str(base)!r}")
+                             f"{folder} is a file. Received: "
+                             f"{argument}={str(base if given is None else given)!r}")
     if version is not None:
         version = validation.check_int("version", version, minimum=1)
     _check_bool("overwrite", overwrite)
@@ -395,7 +396,7 @@ def export_entry(model: keras.Model, entry: str, root: PathLike = "saved_models"
         (tmp / f"{entry}.json").write_text(json.dumps(config or {}, indent=2, default=float))
 
     target = _write_version(model, root / entry, version, signature, extra=keras_side,
-                            overwrite=overwrite, argument="root")
+                            overwrite=overwrite, argument="root", given=root)
     write_models_config(root)
     return target
 
