@@ -544,6 +544,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.quiet_tensorflow()  # TensorFlow's start-up notes held back, real warnings kept
     from geomae_tf.training.recipe import RecipeError
     from geomae_tf.training.run_lock import RunFolderLocked
+    from geomae_tf.training.trainer import ExportError
 
     try:
         with _keyboard_interrupts():
@@ -558,6 +559,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         print(f"geomae {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except ExportError as err:  # training finished; its SavedModel could not be written
+        print(f"geomae {args.command}: export failed: {err}", file=sys.stderr)
+        return 1
     return 0
 
 
