@@ -46,7 +46,7 @@ import numpy as np
 
 from geomae_tf import zoo
 from geomae_tf.analysis import atomic, spike_baselines
-from geomae_tf.atomic import write_text
+from geomae_tf.io import write_text
 from geomae_tf.datasets import spikes
 
 #: The columns of the main table: (header, key of the scores, format).

@@ -25,7 +25,7 @@ import json
 import tomllib
 from pathlib import Path
 
-from geomae_tf import atomic
+from geomae_tf import io
 from geomae_tf.zoo.presets import ENTRIES, INTENDED_USE
 
 #: What each synthetic dataset is (the recipes' `[data] dataset`).
@@ -503,7 +503,7 @@ def write_cards(out_dir: str | Path | None = None,
     paths = []
     for entry, text in render_cards(root).items():
         path = out_dir / f"{entry}.md"
-        atomic.write_text(path, text)
+        io.write_text(path, text)
         paths.append(path)
     return paths
 
@@ -575,5 +575,5 @@ def update_readme(path: str | Path | None = None, root: str | Path | None = None
                          f"Received: readme={str(path)!r} without them")
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)
-    atomic.write_text(path, f"{head}{start}\n{readme_table(root)}\n{end}{tail}")
+    io.write_text(path, f"{head}{start}\n{readme_table(root)}\n{end}{tail}")
     return path

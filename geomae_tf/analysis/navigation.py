@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from geomae_tf import validation
-from geomae_tf.atomic import atomic_path
+from geomae_tf.io import atomic_path
 
 if TYPE_CHECKING:
     import keras

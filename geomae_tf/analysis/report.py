@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geomae_tf import analysis, atomic, zoo
+from geomae_tf import analysis, io, zoo
 from geomae_tf.analysis import disentanglement
 
 if TYPE_CHECKING:
@@ -160,8 +160,8 @@ def write_report(rows: list[dict], out_dir: PathLike) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out_dir / "evaluation.json", out_dir / "evaluation.md"
-    atomic.write_text(json_path, json.dumps(rows, indent=2, default=float) + "\n")
-    atomic.write_text(md_path, markdown_table(rows) + "\n")
+    io.write_text(json_path, json.dumps(rows, indent=2, default=float) + "\n")
+    io.write_text(md_path, markdown_table(rows) + "\n")
     return [json_path, md_path]
 
 

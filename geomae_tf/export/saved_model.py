@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import keras
 import tensorflow as tf
 
-from geomae_tf import atomic, validation
+from geomae_tf import io, validation
 from geomae_tf.models.autoencoder import Autoencoder
 
 if TYPE_CHECKING:
@@ -314,7 +314,7 @@ def _write_version(model, base, version, signature=None, extra=None, overwrite=F
     archive.track(model)
     for name, (specs, fn) in endpoints.items():
         archive.add_endpoint(name=name, fn=fn, input_signature=specs)
-    with atomic.atomic_directory(target) as tmp:
+    with io.atomic_directory(target) as tmp:
         archive.write_out(str(tmp), verbose=False)
         if extra is not None:
             extra(tmp)
@@ -441,5 +441,5 @@ def write_models_config(root: PathLike = "saved_models",
         f"    base_path: \"{serve_root / name}\"\n"
         "    model_platform: \"tensorflow\"\n"
         "  }\n" for name in entries)
-    atomic.write_text(root / "models.config", "model_config_list {\n" + blocks + "}\n")
+    io.write_text(root / "models.config", "model_config_list {\n" + blocks + "}\n")
     return entries

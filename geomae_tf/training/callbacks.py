@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import keras
 import numpy as np
 
-from geomae_tf import atomic
+from geomae_tf import io
 from geomae_tf.training import distribute
 
 if TYPE_CHECKING:
@@ -29,9 +29,9 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     """
 
     def _save_model(self):
-        with atomic.atomic_path(self._weights_path, suffix=".weights.h5") as tmp:
+        with io.atomic_path(self._weights_path, suffix=".weights.h5") as tmp:
             self.model.save_weights(tmp)
-        atomic.write_text(self._training_metadata_path, json.dumps(
+        io.write_text(self._training_metadata_path, json.dumps(
             {"epoch": self._current_epoch, "batch": self._last_batch_seen}))
 
 
@@ -45,7 +45,7 @@ class AtomicWeightsCheckpoint(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if all(np.all(np.isfinite(w)) for w in self.model.get_weights()):
             # Written by one process of a multi-process run: outside its distribution.
-            with atomic.atomic_path(self.filepath, suffix=".weights.h5") as tmp, \
+            with io.atomic_path(self.filepath, suffix=".weights.h5") as tmp, \
                     distribute.outside_distribution():
                 self.model.save_weights(tmp)
 
@@ -102,7 +102,7 @@ class RunParts(keras.callbacks.Callback):
             return
         self._part["last_epoch"] = epoch + 1
         self._part["seconds"] = round(time.time() - self._started, 2)
-        atomic.write_text(self.filepath, json.dumps(self.parts, indent=1) + "\n")
+        io.write_text(self.filepath, json.dumps(self.parts, indent=1) + "\n")
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self._part is not None:

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 import keras
 import tensorflow as tf
 
-from geomae_tf import atomic, validation
+from geomae_tf import io, validation
 
 if TYPE_CHECKING:
     from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
@@ -117,7 +117,7 @@ def transfer(source: AtomicAutoencoder, target: AtomicAutoencoder) -> None:
 
 
 def _save(model, path):
-    with atomic.atomic_path(path, suffix=".weights.h5") as tmp:
+    with io.atomic_path(path, suffix=".weights.h5") as tmp:
         model.save_weights(tmp)
 
 
@@ -212,7 +212,7 @@ def _run_stage(model, data, steps, rate, beta_1, verbose, key, stage, state, sta
                   "seconds": round(time.time() - started, 1)}
     _check(history, stage, recipe)
     _save(model, weights_path)
-    atomic.write_text(state_path, json.dumps(state, indent=2) + "\n")
+    io.write_text(state_path, json.dumps(state, indent=2) + "\n")
 
 
 def _fit_steps(model, data, steps, verbose):

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 import keras
 import numpy as np
 
-from geomae_tf import atomic, validation
+from geomae_tf import io, validation
 
 if TYPE_CHECKING:
     from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
@@ -186,9 +186,9 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
                                           callbacks=[keras.callbacks.TerminateOnNaN()])
             row["distill_loss"] = float(distilled.history["loss"][-1])
         rows.append(row)
-        with atomic.atomic_path(run_dir / f"round{r}.weights.h5", suffix=".weights.h5") as tmp:
+        with io.atomic_path(run_dir / f"round{r}.weights.h5", suffix=".weights.h5") as tmp:
             model.save_weights(tmp)
-        atomic.write_text(state_path, json.dumps(rows, indent=2) + "\n")
+        io.write_text(state_path, json.dumps(rows, indent=2) + "\n")
         if verbose:
             print(f"round {r}/{rounds}: loss {loss:.3g}, live atoms per image "
                   f"{row['live_atoms']:.2f}" + (f", distill loss {row['distill_loss']:.3g}"

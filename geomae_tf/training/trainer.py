@@ -38,7 +38,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from geomae_tf import analysis, atomic, datasets, validation, zoo
+from geomae_tf import analysis, datasets, io, validation, zoo
 from geomae_tf.training import callbacks as gcallbacks
 from geomae_tf.training import distribute, run_lock
 from geomae_tf.training.recipe import RecipeError, load_recipe
@@ -412,11 +412,11 @@ def publish_run(run_export: PathLike, results: Mapping[str, Any], recipe: Recipe
     from geomae_tf.export.saved_model import write_models_config
 
     target = Path(target)
-    with atomic.atomic_directory(target) as tmp:
+    with io.atomic_directory(target) as tmp:
         shutil.copytree(run_export, tmp, dirs_exist_ok=True)
     write_models_config(target.parents[1])
     published = dict(results, export=str(target))
-    atomic.write_text(Path(recipe.path).with_suffix(".results.json"),
+    io.write_text(Path(recipe.path).with_suffix(".results.json"),
                       json.dumps(published, indent=2, default=float) + "\n")
     return target
 
@@ -762,6 +762,6 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
         results["export_seconds"] = round(time.time() - started, 1)
     if target is not None:
         results["published"] = str(publish_run(results["export"], results, recipe, target))
-    atomic.write_text(run_dir / "results.json",
+    io.write_text(run_dir / "results.json",
                       json.dumps(results, indent=2, default=float) + "\n")
     return model, results

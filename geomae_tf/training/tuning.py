@@ -65,7 +65,7 @@ import numpy as np
 import tensorflow as tf
 from keras_tuner.engine import trial as kt_trial
 
-from geomae_tf import atomic, datasets, validation, zoo
+from geomae_tf import datasets, io, validation, zoo
 from geomae_tf.analysis import disk as disk_analysis
 from geomae_tf.analysis.plotting import pyplot, save_figure
 from geomae_tf.datasets import disks
@@ -668,7 +668,7 @@ def tune_from_recipe(recipe_path: PathLike, out_dir: PathLike = "runs/tune",
                               f"use another --out-dir or delete that folder to start "
                               f"afresh (adding lambdas to the grid is the only change that "
                               f"resumes).")
-        atomic.write_text(spec_path, spec_text)
+        io.write_text(spec_path, spec_text)
 
     image_size = int(recipe.model.get("image_size", disks.IMAGE_SIZE))
     seed = recipe.training["seed"]
@@ -841,9 +841,9 @@ def _write_results(folder, recipe, settings, rows, curves, hole):
                "max_gap": settings["max_gap"], "rows": rows,
                "best_lam": best["lam"] if best else None,
                "chosen_lam": chosen["lam"] if chosen else None}
-    atomic.write_text(folder / "lambda_sweep.json",
+    io.write_text(folder / "lambda_sweep.json",
                       json.dumps(summary, indent=2, default=float) + "\n")
-    atomic.write_text(folder / "lambda_sweep.md",
+    io.write_text(folder / "lambda_sweep.md",
                       markdown_table(rows, settings["regularizer"], hole,
                                      settings["max_gap"]))
     code_curves_figure(curves, hole, folder / "lambda_sweep.png",

@@ -1,4 +1,4 @@
-"""Atomic writes: a file or folder appears whole or not at all.
+"""File writes that cannot be seen half-done: a file or folder appears whole or not at all.
 
 Exports and checkpoints are written into a temporary sibling first and moved
 into place with `os.replace`, which is atomic on POSIX file systems; an
