@@ -227,7 +227,7 @@ def adam_steps(loss: Callable[[Tensor], Tensor], z: Tensor, steps: int, learning
 def gauss_newton_steps(block: Callable[[Tensor], Tensor], images: Tensor, z: Tensor, k: int,
                        d0: int, steps: int, mask: Tensor | None = None, damping: float = 0.1,
                        step_size: float = 1.0, eps: float = 1e-2,
-                       reuse_jacobian: bool = False) -> Tensor:
+                       reuse_jacobian: bool = False, tolerance: float = 1.0) -> Tensor:
     """`steps` damped Gauss-Newton (Levenberg-Marquardt) steps on each block of z.
 
     The error ||x - sum_i g(z_i)||^2 is linearised around each block in
@@ -236,7 +236,9 @@ def gauss_newton_steps(block: Callable[[Tensor], Tensor], images: Tensor, z: Ten
     residual and J_i the Jacobian of g at z_i (forward differences of size
     `eps`, so one step costs d0 + 1 passes of g and no gradient). With
     d0 = 3 parameters per atom this converges in a few steps where gradient
-    steps take tens. With `reuse_jacobian`, the steps after the first keep
+    steps take tens. The damping adapts per image (Levenberg-Marquardt): a
+    step that raises an image's error is undone and its damping grows, so
+    the error never rises (with the default `tolerance` of 1). With `reuse_jacobian`, the steps after the first keep
     its Jacobian (the chord method: one pass of g per step instead of
     d0 + 1). Blocks where `mask` (N, k) is 0 stay fixed.
     """
@@ -247,23 +249,46 @@ def gauss_newton_steps(block: Callable[[Tensor], Tensor], images: Tensor, z: Ten
     x = ops.reshape(images, (shape[0], -1))                                  # (N, P)
     mask = (ops.ones((shape[0], k), z.dtype) if mask is None
             else ops.cast(mask, z.dtype))[..., None]
-    solve = None
+
+    def evaluate(z):
+        """Atoms (N, k, P), Jacobians (N, k, d0, P) and squared errors (N,) at z."""
+        blocks = ops.reshape(z, (-1, k, 1, d0))
+        probes = ops.concatenate([blocks, blocks + eps * eye[None, None]], axis=2)
+        out = ops.reshape(block(ops.reshape(probes, (-1, d0))), (shape[0], k, d0 + 1, -1))
+        atoms = out[:, :, 0]
+        jac = (out[:, :, 1:] - atoms[:, :, None]) / eps
+        return atoms, jac, ops.sum(ops.square(x - ops.sum(atoms, axis=1)), axis=1)
+
+    def pick(take_new, new, old):
+        shape_ = (-1,) + (1,) * (len(new.shape) - 1)
+        return ops.where(ops.reshape(take_new, shape_), new, old)
+
+    # Levenberg-Marquardt: a step that raises an image's error (beyond
+    # `tolerance` times) is undone and that image's damping grows tenfold; an
+    # accepted step lowers it.
+    atoms, jac, err = evaluate(z)
+    lam = damping * ops.ones_like(err)[:, None, None, None]
     for step in range(steps):
-        if solve is None or (reuse_jacobian is False):
-            blocks = ops.reshape(z, (-1, k, 1, d0))
-            probes = ops.concatenate([blocks, blocks + eps * eye[None, None]], axis=2)
-            out = block(ops.reshape(probes, (-1, d0)))
-            out = ops.reshape(out, (shape[0], k, d0 + 1, -1))                 # (N, k, d0+1, P)
-            atoms = out[:, :, 0]
-            jac = (out[:, :, 1:] - atoms[:, :, None]) / eps                    # (N, k, d0, P)
-            jtj = ops.einsum("nkap,nkbp->nkab", jac, jac)
-            scale = ops.diagonal(jtj, axis1=-2, axis2=-1)
-            solve = jtj + damping * scale[..., None] * eye + 1e-6 * eye
-        else:
-            # The chord method: the Jacobian of the first step, the atoms anew.
-            atoms = ops.reshape(block(ops.reshape(z, (-1, d0))), (shape[0], k, -1))
+        if step:
+            new_atoms, new_jac, new_err = (
+                (ops.reshape(block(ops.reshape(z, (-1, d0))), (shape[0], k, -1)), jac, None)
+                if reuse_jacobian else evaluate(z))
+            if new_err is None:
+                new_err = ops.sum(ops.square(x - ops.sum(new_atoms, axis=1)), axis=1)
+            better = new_err <= tolerance * err
+            z = pick(better, z, z_old)
+            atoms, jac, err = (pick(better, new_atoms, atoms), pick(better, new_jac, jac),
+                               ops.where(better, new_err, err))
+            lam = pick(better, lam * 0.3, lam * 10.0)
+        jtj = ops.einsum("nkap,nkbp->nkab", jac, jac)
+        scale = ops.diagonal(jtj, axis1=-2, axis2=-1)
+        lhs = jtj + lam * scale[..., None] * eye + 1e-6 * eye
         residual = x - ops.sum(atoms, axis=1)                                  # (N, P)
         jtr = ops.einsum("nkap,np->nka", jac, residual)
-        delta = ops.solve(solve, jtr[..., None])[..., 0]                       # (N, k, d0)
+        delta = ops.solve(lhs, jtr[..., None])[..., 0]                         # (N, k, d0)
+        z_old = z
         z = ops.reshape(ops.reshape(z, (-1, k, d0)) + step_size * mask * delta, shape)
-    return z
+    # the last step is kept only where it lowered the error
+    last = ops.sum(ops.square(x - ops.sum(ops.reshape(
+        block(ops.reshape(z, (-1, d0))), (shape[0], k, -1)), axis=1)), axis=1)
+    return pick(last <= tolerance * err, z, z_old)
