@@ -405,15 +405,16 @@ def _with_refine_options(model, entry, config):
     """`config` with an atomic model's own refinement options in
     `config["model"]["refine"]`, and the model set to them (so that the
     `atoms` signature and `geomae_tf.zoo.load(entry).atoms` agree): the
-    options the config has, else the entry's evaluation options in the zoo's
-    presets, else the model's own."""
+    options the config has, else for a zoo entry its evaluation options in the
+    zoo's presets (none: False, the encoder's atoms), else the model's own."""
     if not hasattr(model, "set_refine") or not isinstance((config or {}).get("model"), dict):
         return config
     options = config["model"].get("refine")
     if options is None:
         from geomae_tf.zoo.presets import ENTRIES
 
-        options = ENTRIES.get(entry, {}).get("evaluation", {}).get("refine")
+        if entry in ENTRIES:  # a zoo entry without refinement options: its encoder's atoms
+            options = ENTRIES[entry].get("evaluation", {}).get("refine", False)
     if options is not None:
         model.set_refine(options)
     refine = model.refine if model.refine is False else dict(model.refine)
