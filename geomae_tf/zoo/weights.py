@@ -212,6 +212,12 @@ def _call_text(factory_name, arguments):
     return f"{factory_name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})"
 
 
+#: Factory arguments that do not change the saved variables: a call may set
+#: them to other values than the weights' config (`refine`: an atomic model's
+#: inference options, Newson and Traonmilin 2023, section 2.3).
+NOT_ARCHITECTURE = ("weights", "name", "refine")
+
+
 def factory_arguments(factory: Callable[..., Any], args: tuple[Any, ...] = (),
                       kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
     """The arguments to call `factory` with so that its `weights` fit.
@@ -220,7 +226,8 @@ def factory_arguments(factory: Callable[..., Any], args: tuple[Any, ...] = (),
     it) says which factory and arguments built the saved model, the
     arguments the caller leaves out are taken from there, as keras-hub's
     `from_preset` takes a preset's architecture; an argument the caller sets
-    to another value than the saved one is refused, by name.
+    to another value than the saved one is refused, by name, except those of
+    `NOT_ARCHITECTURE` (inference options such as an atomic model's `refine`).
 
     Args:
         factory: callable. A model factory of the zoo.
@@ -249,7 +256,7 @@ def factory_arguments(factory: Callable[..., Any], args: tuple[Any, ...] = (),
                          f"geomae_tf.zoo.{config['factory']}(weights=...) or geomae_tf.zoo.load.")
     differ = []
     for key, value in explicit.items():
-        if key in ("weights", "name"):
+        if key in NOT_ARCHITECTURE:
             continue
         saved_value = saved.get(key, signature.parameters[key].default)
         if _plain(value) != _plain(saved_value):

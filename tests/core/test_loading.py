@@ -86,6 +86,11 @@ def test_a_weights_file_with_its_json_beside_it_is_checked_too(tmp_path):
     with pytest.raises(ValueError, match=r"do not fit this model's architecture.*"
                                          r"atomic_autoencoder\(k=2, d0=2, image_size=16\)"):
         bare_factory(k=3, d0=2, image_size=16, weights=str(path))
+    # inference options are not architecture: another `refine` than the json's is taken
+    (tmp_path / "mine.json").write_text(json.dumps(
+        {"factory": "atomic_autoencoder",
+         "model": {"k": 2, "d0": 2, "image_size": 16, "refine": {"rounds": 1}}}))
+    assert zoo.atomic_autoencoder(weights=str(path), refine=False).get_config()["refine"] is False
 
 
 def test_a_missing_version_names_the_versions_that_exist():
