@@ -179,6 +179,9 @@ def cmd_export(args: argparse.Namespace) -> None:
         source = version if version in latest else None
         model = zoo.load(entry, version=source)
         config = zoo.entry_config(entry, version=source)
+        if source is None and latest:  # the same weights, served by today's export
+            config = {**config, "weights_from_version": config.get("weights_from_version",
+                                                                  max(latest))}
         path = export_entry(model, entry, root=args.saved_models, version=version,
                             config=config, signature=zoo.ENTRIES[entry].get("signature"),
                             overwrite=args.force)

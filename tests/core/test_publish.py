@@ -140,6 +140,11 @@ def test_cli_export_entry_names_the_version_it_writes(published, monkeypatch, ca
     out = capsys.readouterr().out
     assert f"exported to {root}/disk_ae/2 (the latest version" in out
     assert (root / "disk_ae" / "2" / "saved_model.pb").is_file()
+    # a new version serves the latest one's weights, and says so
+    assert json.loads((root / "disk_ae" / "2" / "disk_ae.json").read_text())[
+        "weights_from_version"] == 1
+    np.testing.assert_array_equal(_weights(root / "disk_ae" / "2"),
+                                  _weights(root / "disk_ae" / "1"))
     # Rewriting version 1 in place re-exports version 1's own weights.
     assert cli.main(["export", "disk_ae", "--saved-models", str(root), "--version", "1",
                      "--force"]) == 0
