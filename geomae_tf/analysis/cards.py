@@ -405,8 +405,10 @@ def render_card(entry: str, root: str | Path | None = None) -> str:
     else:
         serving = ("`serving_default` (`images` -> `reconstruction`), `encode` "
                    "(`images` -> `z`), `decode` (`z` -> `reconstruction`)"
-                   + (", `atoms` (`images` -> `atoms`)" if spec["family"].startswith("atomic")
-                      else ""))
+                   + (", `atoms` (`images` -> `atoms`: the entry's answer, its code refined "
+                      "in the graph with the options stored with it), `encoder_atoms` "
+                      "(`images` -> `atoms`: the encoder's one-pass atoms)"
+                      if spec["family"].startswith("atomic") else ""))
     model_args = ", ".join(f"{k}={v!r}" for k, v in recipe.get("model", {}).items())
     weights = f"{folder}/{entry}.weights.h5" if folder else "(not published)"
     lines += ["## Model", "",
