@@ -14,7 +14,7 @@ another backend's file and prints the largest differences.
 The images come from a `.npy` file (`--images`), so that the JAX run needs
 neither TensorFlow nor tf.data; write it once on the TensorFlow side.
 
-Measured 2026-11-21, v0.1.2 (jax 0.10.2 on the CPU, in a virtual environment without
+Measured with v0.1.2 (jax 0.10.2 on the CPU, in a virtual environment without
 TensorFlow): outputs equal to TensorFlow's within 1.8e-6 (values up to 0.95),
 and 10 epochs of `fit` (Adam 1e-3, batch 8, 16 images) gave the same ten
 losses as TensorFlow to the 4 digits printed.

@@ -11,7 +11,7 @@ stream of another seed than its training) for `--rounds` rounds of
 before the first round and after each one. The images of the curve (seed
 777) are not the entry's evaluation images (seed 20231).
 
-Measured 2026-11-21, v0.1.1 (2 CPU cores, about 250 images/s), on the v0.1.1 entry
+Measured with v0.1.1 (2 CPU cores, about 250 images/s), on the v0.1.1 entry
 (8,000 float32 steps): 5 rounds
 of 1000 steps (62% more steps than its 8,000), lr 2e-4, 25 min. Recall went
 from 0.660 to 0.675, precision from 0.784 to 0.797, RMSE from 0.84 to 0.81 px,

@@ -239,7 +239,7 @@ def sample_elongation_directions(images: ArrayLike, n_components: int = 2,
     has none between the h/v and the diagonal elongation: its pair lies on
     the grid's directions). A trained PCA-AE's axes need not follow them: on
     the same 12,800 images, runs put axis 2 at -52.8, 38.0, -75.9 and 78.4
-    degrees (measured 2026-11-22, v0.1.2), and training on a mirror-symmetric set put it at
+    degrees (measured with v0.1.2), and training on a mirror-symmetric set put it at
     -58.0.
 
     Args:
