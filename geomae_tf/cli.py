@@ -245,12 +245,10 @@ def _export_target(entry, args):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from geomae_tf.analysis import report
+    from geomae_tf.analysis import cards, report
 
     if args.cards:
         # the cards report the recorded results (zoo/<entry>.results.json): no evaluation
-        from geomae_tf.analysis import cards
-
         paths = cards.write_cards(None if args.cards is True else args.cards)
         print(f"{len(paths)} model card(s) written to {paths[0].parent if paths else '-'}")
         if args.cards is True or args.readme:
@@ -260,7 +258,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     rows = report.evaluate_entries(_entries(args.entries), quick=args.quick, progress=True)
     paths = report.write_report(rows, args.out)
     if args.readme:
-        paths.append(report.update_readme(args.readme, rows))
+        paths.append(cards.update_readme(args.readme))
     print(report.text_table(rows))
     print(f"written: {', '.join(str(p) for p in paths)}")
 

@@ -26,7 +26,9 @@ import tomllib
 from pathlib import Path
 
 from geomae_tf import io
+from geomae_tf.analysis.claims import check_claims
 from geomae_tf.zoo.presets import ENTRIES, INTENDED_USE
+from geomae_tf.zoo.weights import checkout_root
 
 #: What each synthetic dataset is (the recipes' `[data] dataset`).
 DATASETS = {
@@ -149,11 +151,6 @@ GLOSSARY = {
 }
 
 
-def repository_root() -> Path:
-    """The checkout holding `zoo/` and `docs/` (this package's parent folder)."""
-    return Path(__file__).resolve().parents[2]
-
-
 def _fmt(value):
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -190,7 +187,7 @@ def recorded_results(entry: str, root: str | Path | None = None) -> tuple[dict, 
         (dict, int or None): the results (`metrics`, `evaluation`, ...; empty
         when nothing is recorded) and the version they describe.
     """
-    root = Path(root) if root is not None else repository_root()
+    root = Path(root) if root is not None else checkout_root()
     recipe_path = root / ENTRIES[entry].get("recipe", f"zoo/{entry}.toml")
     results_path = recipe_path.with_name(f"{entry}.results.json")
     own = json.loads(results_path.read_text()) if results_path.is_file() else {}
@@ -340,12 +337,11 @@ def render_card(entry: str, root: str | Path | None = None) -> str:
         >>> print(render_card("disk_ae")[:40])   # doctest: +SKIP
     """
     from geomae_tf.analysis.docs_figures import figures_of
-    from geomae_tf.analysis.report import check_claims
 
     if entry not in ENTRIES:
         raise ValueError(f"`entry` must be one of the zoo's entries {sorted(ENTRIES)}. "
                          f"Received: entry={entry!r}")
-    root = Path(root) if root is not None else repository_root()
+    root = Path(root) if root is not None else checkout_root()
     spec = ENTRIES[entry]
     recipe_path = root / spec.get("recipe", f"zoo/{entry}.toml")
     results, version = recorded_results(entry, root)
@@ -499,7 +495,7 @@ def write_cards(out_dir: str | Path | None = None,
         out_dir: path or None. Defaults to `<root>/docs/zoo`.
         root: path or None. The checkout holding `zoo/` and `saved_models/`.
     """
-    root = Path(root) if root is not None else repository_root()
+    root = Path(root) if root is not None else checkout_root()
     out_dir = Path(out_dir) if out_dir is not None else root / "docs" / "zoo"
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -536,9 +532,8 @@ def readme_table(root: str | Path | None = None) -> str:
         >>> print(readme_table().splitlines()[0])   # doctest: +SKIP
         | entry | shows | measured on held-out data | claims held | card |
     """
-    from geomae_tf.analysis.report import check_claims
 
-    root = Path(root) if root is not None else repository_root()
+    root = Path(root) if root is not None else checkout_root()
     lines = ["| entry | shows | measured on held-out data | claims held | card |",
              "| --- | --- | --- | --- | --- |"]
     for entry, spec in ENTRIES.items():
@@ -569,7 +564,7 @@ def update_readme(path: str | Path | None = None, root: str | Path | None = None
     Raises:
         ValueError: the README lacks the markers.
     """
-    root = Path(root) if root is not None else repository_root()
+    root = Path(root) if root is not None else checkout_root()
     path = Path(path) if path is not None else root / "README.md"
     text = path.read_text()
     if start not in text or end not in text:

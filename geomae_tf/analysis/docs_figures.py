@@ -200,9 +200,9 @@ def write_docs_figures(out_dir: PathLike | None = None) -> list[Path]:
     """
     from geomae_tf import zoo
     from geomae_tf.analysis import report
-    from geomae_tf.analysis.cards import repository_root
+    from geomae_tf.zoo.weights import checkout_root
 
-    out_dir = Path(out_dir) if out_dir is not None else repository_root() / "docs" / "figures"
+    out_dir = Path(out_dir) if out_dir is not None else checkout_root() / "docs" / "figures"
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     with tempfile.TemporaryDirectory() as tmp:

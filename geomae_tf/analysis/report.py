@@ -5,38 +5,17 @@ the measured numbers."""
 from __future__ import annotations
 
 import json
-import operator
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geomae_tf import analysis, io, zoo
 from geomae_tf.analysis import disentanglement
+from geomae_tf.analysis.claims import check_claims
 
 if TYPE_CHECKING:
     from geomae_tf.types import PathLike
 
-_OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 QUICK_N_TEST = 300
-
-
-def check_claims(entry: str, metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The entry's claims (presets `checks`) against `metrics`.
-
-    Returns:
-        list of dict: `metric`, `claim` (its text), `source`, `measured`,
-        `holds`, and `restated` (the presets' restatement of a claim the
-        evidence shows to be ill-posed, or None).
-    """
-    out = []
-    restated = zoo.ENTRIES[entry].get("restated", {})
-    for metric, op, threshold, source in zoo.ENTRIES[entry].get("checks", ()):
-        value = metrics.get(metric)
-        passed = value is not None and _OPS[op](value, threshold)
-        out.append({"metric": metric, "claim": f"{metric} {op} {threshold:g}",
-                    "source": source, "measured": value, "holds": bool(passed),
-                    "restated": restated.get(metric)})
-    return out
 
 
 def evaluate_entries(entries: list[str], quick: bool = False,
@@ -141,18 +120,6 @@ def text_table(rows: list[dict]) -> str:
                          f"{_fmt(claim['measured']):>10}  "
                          f"{'yes' if claim['holds'] else 'NO'}")
     return "\n".join(lines)
-
-
-def update_readme(path: PathLike, rows: list[dict] | None = None) -> Path:
-    """Rewrites the README's zoo table from the entries' recorded results.
-
-    The table reports what the model cards report (`cards.readme_table`), never
-    a new evaluation's numbers, so that the README and the cards agree; `rows`
-    is accepted and ignored.
-    """
-    from geomae_tf.analysis import cards
-
-    return cards.update_readme(path)
 
 
 def write_report(rows: list[dict], out_dir: PathLike) -> list[Path]:

@@ -178,9 +178,9 @@ def documented_excerpts(text: str) -> dict[tuple[str, str], list]:
 def write_serving_examples(path: str | Path | None = None) -> Path:
     """Rewrites the examples between the markers of `docs/serving.md`; returns its path."""
     from geomae_tf import io
-    from geomae_tf.analysis.cards import repository_root
+    from geomae_tf.zoo.weights import checkout_root
 
-    path = Path(path) if path is not None else repository_root() / "docs" / "serving.md"
+    path = Path(path) if path is not None else checkout_root() / "docs" / "serving.md"
     text = path.read_text()
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)

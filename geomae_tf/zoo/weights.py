@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from geomae_tf.types import PathLike
 
 
-def _checkout() -> Path:
+def checkout_root() -> Path:
     """The folder above the package: a source checkout's root (or site-packages)."""
     return Path(__file__).resolve().parents[2]
 
@@ -59,7 +59,7 @@ def search_roots() -> list[Path]:
     roots = []
     if os.environ.get("GEOMAE_SAVED_MODELS"):
         roots.append(Path(os.environ["GEOMAE_SAVED_MODELS"]))
-    roots.append(_checkout() / "saved_models")
+    roots.append(checkout_root() / "saved_models")
     for root in installed_roots():
         if root / "saved_models" not in roots:
             roots.append(root / "saved_models")
@@ -69,7 +69,7 @@ def search_roots() -> list[Path]:
 def recipe_roots() -> list[Path]:
     """The folders searched for an entry's recipe: the repository's `zoo/`,
     `<prefix>/share/geomae_tf/zoo` of the install, then `zoo/` of the current folder."""
-    roots = [_checkout() / "zoo"] + [root / "zoo" for root in installed_roots()]
+    roots = [checkout_root() / "zoo"] + [root / "zoo" for root in installed_roots()]
     roots.append(Path.cwd() / "zoo")
     return list(dict.fromkeys(roots))
 
