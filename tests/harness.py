@@ -1,10 +1,13 @@
-"""One small, generic harness for layers and models (STYLE.md).
+"""One small, generic harness for layers, models and served signatures.
 
 `check_layer` runs the checks every geomae_tf layer must pass: its config
 round-trips, it runs symbolically and eagerly with the same output shape,
 one `fit` step runs, and a model holding it saves to `.keras` and reloads
-with identical outputs.
+with identical outputs. `check_served_signature` runs those every signature
+of an exported SavedModel must pass.
 """
+
+import re
 
 import numpy as np
 import keras
@@ -43,3 +46,52 @@ def check_layer(layer, input_shape, tmp_path, atol=1e-6):
     np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(x)),
                                keras.ops.convert_to_numpy(model(x)), atol=atol)
     return reloaded
+
+
+def input_of(signature):
+    (name, spec), = signature.structured_input_signature[1].items()
+    return name, tuple(spec.shape)
+
+
+def check_served_signature(signature, rng=None):
+    """A served signature takes good and empty batches and refuses bad ones.
+
+    Good inputs give one output row per input row; an empty batch gives
+    empty outputs of the right shape; wrong sizes and ranks, NaN and (for
+    images) 0..255 values fail with INVALID_ARGUMENT naming the input.
+    """
+    import pytest
+    import tensorflow as tf
+
+    rng = np.random.default_rng(1) if rng is None else rng
+    name, shape = input_of(signature)
+    inner = shape[1:]
+    good = rng.uniform(0.1, 0.9, (3,) + inner).astype("float32")
+    outputs = signature(**{name: tf.constant(good)})
+    for out in outputs.values():
+        assert out.shape[0] == 3
+    # empty: empty outputs of the same shape past the batch
+    empty = signature(**{name: tf.zeros((0,) + inner)})
+    assert set(empty) == set(outputs)
+    for key, out in empty.items():
+        assert out.shape == (0,) + tuple(outputs[key].shape[1:]), key
+    # wrong sizes and ranks: refused, naming the input and the expected shape
+    expected = "(" + ", ".join(["N"] + [str(d) for d in inner]) + ")"
+    wrong = [(3,) + inner + (1,), (3,) + inner[:-1]]
+    if len(inner) >= 2:
+        wrong += [(3, inner[0] // 2) + inner[1:], (3, inner[0], inner[1] // 2) + inner[2:],
+                  (3,) + inner[:-1] + (3,)]
+    else:
+        wrong += [(3, inner[0] + 1)]
+    for bad_shape in wrong:
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match=rf"`{name}` must have shape {re.escape(expected)}"):
+            signature(**{name: tf.zeros(bad_shape)})
+    # NaN: refused for every input; 0..255 for images
+    nan = good.copy()
+    nan.flat[1] = np.nan
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"`{name}` must be finite"):
+        signature(**{name: tf.constant(nan)})
+    if name == "images":
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"values in \[0, 1\]"):
+            signature(**{name: tf.constant(good * 255)})

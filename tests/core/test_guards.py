@@ -3,7 +3,6 @@
 INVALID_ARGUMENT. Empty batches give empty results of the right shape, and
 decoded images (which overshoot [0, 1] a little) can be encoded again."""
 
-import re
 
 import keras
 import numpy as np
@@ -13,6 +12,7 @@ import tensorflow as tf
 from geomae_tf import validation, zoo
 from geomae_tf.datasets import disks
 from geomae_tf.export import export_saved_model
+from tests.harness import check_served_signature, input_of
 
 RNG = np.random.default_rng(1)
 
@@ -177,51 +177,16 @@ def every_signature(request, atomic_ae, served, tmp_path_factory):
     return model, tf.saved_model.load(str(path)).signatures
 
 
-def _input_of(signature):
-    (name, spec), = signature.structured_input_signature[1].items()
-    return name, tuple(spec.shape)
-
-
 def test_every_signature_checks_shape_and_values_and_takes_empty_batches(every_signature):
-    model, signatures = every_signature
-    for sig_name, signature in signatures.items():
-        name, shape = _input_of(signature)
-        inner = shape[1:]
-        good = RNG.uniform(0.1, 0.9, (3,) + inner).astype("float32")
-        outputs = signature(**{name: tf.constant(good)})
-        for out in outputs.values():
-            assert out.shape[0] == 3
-        # empty: empty outputs of the same shape past the batch
-        empty = signature(**{name: tf.zeros((0,) + inner)})
-        assert set(empty) == set(outputs)
-        for key, out in empty.items():
-            assert out.shape == (0,) + tuple(outputs[key].shape[1:]), (sig_name, key)
-        # wrong sizes and ranks: refused, naming the input and the expected shape
-        expected = "(" + ", ".join(["N"] + [str(d) for d in inner]) + ")"
-        wrong = [(3,) + inner + (1,), (3,) + inner[:-1]]
-        if len(inner) >= 2:
-            wrong += [(3, inner[0] // 2) + inner[1:], (3, inner[0], inner[1] // 2) + inner[2:],
-                      (3,) + inner[:-1] + (3,)]
-        else:
-            wrong += [(3, inner[0] + 1)]
-        for bad_shape in wrong:
-            with pytest.raises(tf.errors.InvalidArgumentError,
-                               match=rf"`{name}` must have shape {re.escape(expected)}"):
-                signature(**{name: tf.zeros(bad_shape)})
-        # NaN: refused for every input; 0..255 for images and signals
-        nan = good.copy()
-        nan.flat[1] = np.nan
-        with pytest.raises(tf.errors.InvalidArgumentError, match=f"`{name}` must be finite"):
-            signature(**{name: tf.constant(nan)})
-        if name == "images":
-            with pytest.raises(tf.errors.InvalidArgumentError, match=r"values in \[0, 1\]"):
-                signature(**{name: tf.constant(good * 255)})
+    _, signatures = every_signature
+    for signature in signatures.values():
+        check_served_signature(signature, RNG)
 
 
 def test_a_sequential_model_is_served_under_its_input_and_output_names(tmp_path):
     model = _sequential()
     loaded = tf.saved_model.load(str(export_saved_model(model, tmp_path)))
-    name, shape = _input_of(loaded.signatures["serving_default"])
+    name, shape = input_of(loaded.signatures["serving_default"])
     assert (name, shape) == (model.inputs[0].name, (None, 16, 16, 1))
     x = _images(3)
     out = loaded.signatures["serving_default"](**{name: tf.constant(x)})
