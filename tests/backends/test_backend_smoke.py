@@ -263,13 +263,21 @@ def test_weights_trained_here_export_as_the_zoo_savedmodel(family, workdir, tens
         expected = {"serving_default/reconstruction": record["outputs"],
                     "encode/z": record["z"], "decode/reconstruction": record["decoded"]}
         if "atoms" in record:
-            expected["atoms/atoms"] = record["atoms"]
+            # the encoder's one-pass atoms; `atoms` is that code refined with the
+            # entry's options, whose discrete steps (pruning, reseeding) are compared
+            # with `ae.atoms` under one backend in tests/atomic
+            expected["encoder_atoms/atoms"] = record["atoms"]
+            expected["atoms/atoms"] = None
     else:
         signature = zoo.ENTRIES[record["recipe"].entry]["signature"]
         expected = {f"serving_default/{signature['output']}": record["outputs"]}
     assert sorted(got) == sorted(expected)
     for key, value in expected.items():
-        _close(got[key], value)
+        if value is None:
+            assert got[key].shape == got["encoder_atoms/atoms"].shape
+            assert np.all(np.isfinite(got[key]))
+        else:
+            _close(got[key], value)
 
 
 @pytest.mark.parametrize("entry", sorted(zoo.ENTRIES))

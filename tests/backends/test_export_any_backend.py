@@ -75,12 +75,21 @@ def test_every_signature_gives_this_backends_outputs(trained):
     expected = {"serving_default": ("images", x, "reconstruction", model(x)),
                 "encode": ("images", x, "z", z),
                 "decode": ("z", z, "reconstruction", model.decoder(z)),
-                "atoms": ("images", x, "atoms", model.decode_atoms(z))}
-    assert set(served.signatures) == set(expected)
+                "encoder_atoms": ("images", x, "atoms", model.decode_atoms(z))}
+    assert set(served.signatures) == set(expected) | {"atoms"}
     for name, (argument, value, output, wanted) in expected.items():
         got = served.signatures[name](**{argument: tf.constant(value)})[output].numpy()
         np.testing.assert_allclose(got, keras.ops.convert_to_numpy(wanted), rtol=1e-4,
                                    atol=1e-5, err_msg=name)
+    # `atoms`: the code refined in the graph with the options stored in the export;
+    # its discrete steps are compared with `ae.atoms` under TensorFlow
+    refine = json.loads((Path(trained["results"]["export"]) / "atomic_spikes.json")
+                        .read_text())["model"]["refine"]
+    refined = served.signatures["atoms"](images=tf.constant(x))["atoms"].numpy()
+    assert refined.shape == (4, 3, 16, 16, 1) and np.all(np.isfinite(refined))
+    if BACKEND == "tensorflow":
+        np.testing.assert_allclose(refined, model.atoms(x, refine=refine), rtol=1e-4,
+                                   atol=1e-5)
 
 
 def test_the_exported_weights_are_the_trained_ones(trained):
