@@ -170,7 +170,8 @@ def autoencoder_endpoints(
         model: Autoencoder, guarded: bool = True,
 ) -> dict[str, tuple[list[tf.TensorSpec], Callable[[tf.Tensor], dict[str, tf.Tensor]]]]:
     """The signatures of an autoencoder: `serving_default`, `encode`, `decode`
-    (and `atoms` when the model has a shared decoder block).
+    (and `atoms`, its refined decomposition, and `encoder_atoms`, the
+    encoder's one-pass atoms, when the model has a shared decoder block).
 
     `guarded=False` leaves the input checks out (to measure what they cost).
     """
