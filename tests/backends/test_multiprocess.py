@@ -105,7 +105,7 @@ def test_only_process_zero_writes_the_run(two_process_run):
 
     run_dir = two_process_run["folder"] / "runs" / "atomic_spikes"
     assert sorted(p.name for p in run_dir.iterdir()) == [
-        "history.csv", "last.weights.h5", "logs", "results.json"]  # no process-1 folder
+        "history.csv", "last.weights.h5", "logs", "parts.json", "results.json"]  # no process-1 folder
     written = json.loads((run_dir / "results.json").read_text())
     assert written["processes"] == 2 and written["final_loss"] == two_process_run[
         "results"][0]["final_loss"]
