@@ -64,7 +64,7 @@ class RunFolderLocked(RuntimeError):
 
 
 def describe(holder: dict[str, Any]) -> str:
-    """A lock record as words: "pid 123 on host h, started 2000-01-01 10:00:00 UTC"."""
+    """A lock record as words: "pid 123 on host h, started <date and time> UTC"."""
     if not holder:
         return "a run whose lock record is unreadable"
     text = f"pid {holder.get('pid', '?')} on host {holder.get('host', '?')}"
