@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from geomae_tf import zoo
+from geomae_tf import entry_navigation, zoo
 from geomae_tf.analysis import atomic_axes, navigation
 
 
@@ -58,7 +58,7 @@ def main():
     args = parse_args()
     start = time.time()
     model = zoo.load(args.entry)
-    codes = navigation.entry_training_codes(model, args.entry, n=args.n_codes)
+    codes = entry_navigation.entry_training_codes(model, args.entry, n=args.n_codes)
     table = atomic_axes.atomic_block_axes(model, train_codes=codes, n_test=args.n_test,
                                           step=args.step)
     print(f"{args.entry}: {table['n_blocks']} active blocks of {args.n_test} fresh spike "

@@ -357,10 +357,10 @@ def _reference(text):
 
 
 def cmd_navigate(args: argparse.Namespace) -> None:
-    from geomae_tf.analysis import navigation
+    from geomae_tf import entry_navigation
 
     entry = _entries([args.entry])[0]
-    result = navigation.navigate_entry(
+    result = entry_navigation.navigate_entry(
         entry, out_dir=args.out, n_codes=args.n_codes, recipe=args.recipe,
         reference=args.reference, block=args.block, steps=args.steps,
         quantile=args.quantile, fps=args.fps, atom_only=args.atom_only)

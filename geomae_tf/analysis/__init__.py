@@ -12,18 +12,18 @@ from typing import Any
 
 EVALUATORS = {
     "disk": "geomae_tf.analysis.disk:evaluate",
-    "atomic_spikes": "geomae_tf.analysis.atomic:evaluate_spikes",
-    "atomic_strokes": "geomae_tf.analysis.atomic:evaluate_strokes",
-    "atomic_mnist": "geomae_tf.analysis.atomic:evaluate_mnist",
+    "atomic_spikes": "geomae_tf.analysis.atomic.spikes:evaluate_spikes",
+    "atomic_strokes": "geomae_tf.analysis.atomic.strokes:evaluate_strokes",
+    "atomic_mnist": "geomae_tf.analysis.atomic.mnist:evaluate_mnist",
     "pca": "geomae_tf.analysis.pca:evaluate",
     "position_encoder": "geomae_tf.analysis.position:evaluate_encoder",
     "position_decoder": "geomae_tf.analysis.position:evaluate_decoder",
 }
 FIGURES = {
     "disk": "geomae_tf.analysis.disk:figures",
-    "atomic_spikes": "geomae_tf.analysis.atomic:figures_spikes",
-    "atomic_strokes": "geomae_tf.analysis.atomic:figures_strokes",
-    "atomic_mnist": "geomae_tf.analysis.atomic:figures_mnist",
+    "atomic_spikes": "geomae_tf.analysis.atomic.figures:figures_spikes",
+    "atomic_strokes": "geomae_tf.analysis.atomic.figures:figures_strokes",
+    "atomic_mnist": "geomae_tf.analysis.atomic.figures:figures_mnist",
     "pca": "geomae_tf.analysis.pca:figures",
     "position_encoder": "geomae_tf.analysis.position:figures_encoder",
     "position_decoder": "geomae_tf.analysis.position:figures_decoder",

@@ -5,7 +5,7 @@ g of the spike autoencoder should code one spike's amplitude and its two
 position coordinates. This module measures what a trained g does with each
 coordinate. At the code z_i of every active block (its atom's amplitude above
 `ACTIVE_THRESHOLD`) of fresh spike images, the atom g(z_i) is located
-(`geomae_tf.analysis.atomic.locate_atoms`: peak refined to sub-pixel, exact
+(`geomae_tf.models.atomic.inference.locate_atoms`: peak refined to sub-pixel, exact
 for a Gaussian) and the Jacobian of
 
     (log amplitude, row, column)  with respect to  (z_i1, ..., z_id0)
@@ -27,7 +27,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from geomae_tf import validation
-from geomae_tf.analysis.atomic import ACTIVE_THRESHOLD, locate_atoms
+from geomae_tf.analysis.atomic.common import _check_atomic
+from geomae_tf.analysis.latent import training_codes
+from geomae_tf.datasets import spikes
+from geomae_tf.models.atomic.inference import ACTIVE_THRESHOLD, locate_atoms
 
 if TYPE_CHECKING:
     from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
@@ -187,9 +190,6 @@ def atomic_block_axes(model: AtomicAutoencoder, train_codes: ArrayLike | None = 
         dict: the tables of `effect_table`, `spread` (d0,), `attributes`,
         `n_test`, `step`.
     """
-    from geomae_tf.analysis.atomic import _check_atomic, training_codes
-    from geomae_tf.datasets import spikes
-
     _check_atomic(model)
     n_test = validation.check_int("n_test", n_test, minimum=1)
     if train_codes is None:

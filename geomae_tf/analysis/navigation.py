@@ -1,6 +1,7 @@
 """Navigating a latent space: one coordinate at a time, as GIFs and PNG strips.
 
-A sweep moves ONE latent coordinate from its lower to its upper bound while
+A sweep (`geomae_tf.analysis.latent.sweep_codes`, the one every family's
+figures use) moves ONE latent coordinate from its lower to its upper bound while
 the other coordinates stay at a reference code (the code of one training
 image, or the mean of the training codes), and decodes every step. The
 bounds are those of the training codes: by default their 1st and 99th
@@ -34,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from geomae_tf import validation
+from geomae_tf.analysis.latent import DEFAULT_STEPS, latent_bounds, sweep_codes
+from geomae_tf.analysis.plotting import save_figure
 from geomae_tf.io import atomic_path
 
 if TYPE_CHECKING:
@@ -42,15 +45,12 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
-    from geomae_tf.training.recipe import Recipe
     from geomae_tf.types import ArrayLike, PathLike
 
-#: Steps per sweep (frames per GIF).
-DEFAULT_STEPS = 16
+# DEFAULT_STEPS (steps per sweep: frames per GIF) and the sweep's codes
+# (`sweep_codes`) are `geomae_tf.analysis.latent`'s, shared by every family.
 #: Bounds of a coordinate: its `quantile` and `1 - quantile` over training codes.
 DEFAULT_QUANTILE = 0.01
-#: Training images encoded to estimate the bounds.
-DEFAULT_N_CODES = 1000
 #: Rows of a GIF frame above the image (the step and the value).
 FRAME_BAND = 24
 #: A GIF frame is about this many pixels wide (the image scaled by an integer).
@@ -171,38 +171,6 @@ def reference_code(codes: ArrayLike, reference: int | str | ArrayLike = 0) -> np
     return code
 
 
-def sweep_codes(reference: ArrayLike, low: ArrayLike, high: ArrayLike, axes: Sequence[int],
-                steps: int = DEFAULT_STEPS) -> tuple[np.ndarray, np.ndarray]:
-    """Codes that move each axis of `axes` from `low` to `high`, one at a time.
-
-    Args:
-        reference: array (latent_dim,). The other coordinates' values.
-        low, high: arrays (latent_dim,). Bounds of every coordinate.
-        axes: list of int. The coordinates swept.
-        steps: int >= 2. Values per axis, `linspace(low, high, steps)`.
-
-    Returns:
-        (codes (len(axes), steps, latent_dim), values (len(axes), steps)).
-    """
-    reference = np.asarray(reference, np.float32).reshape(-1)
-    low = np.asarray(low, np.float32).reshape(-1)
-    high = np.asarray(high, np.float32).reshape(-1)
-    latent_dim = reference.shape[0]
-    if low.shape != (latent_dim,) or high.shape != (latent_dim,):
-        raise ValueError(f"`low` and `high` must have {latent_dim} values, one per "
-                         f"coordinate. Received: low {low.shape}, high {high.shape}")
-    steps = validation.check_int("steps", steps, minimum=2)
-    axes = [validation.check_int("axes[i]", a, minimum=0, maximum=latent_dim - 1)
-            for a in axes]
-    if not axes:
-        raise ValueError("`axes` must name at least one coordinate. Received: axes=[]")
-    codes = np.repeat(reference[None, None], len(axes), 0).repeat(steps, 1)
-    values = np.stack([np.linspace(low[a], high[a], steps, dtype=np.float32) for a in axes])
-    for i, a in enumerate(axes):
-        codes[i, :, a] = values[i]
-    return codes, values
-
-
 def sweep(model: keras.Model, reference: ArrayLike, bounds: Sequence[ArrayLike],
           axes: Sequence[int], steps: int = DEFAULT_STEPS,
           atom_block: int | None = None) -> dict[str, np.ndarray]:
@@ -211,7 +179,7 @@ def sweep(model: keras.Model, reference: ArrayLike, bounds: Sequence[ArrayLike],
     Args:
         model: an autoencoder or a model from codes to outputs.
         reference: array (latent_dim,). See `reference_code`.
-        bounds: (low, high), e.g. from `geomae_tf.analysis.atomic.latent_bounds`.
+        bounds: (low, high), e.g. from `geomae_tf.analysis.latent.latent_bounds`.
         axes: list of int. Coordinates to sweep.
         steps: int. Values per axis.
         atom_block: None or int. See `decode`.
@@ -380,8 +348,6 @@ def save_gif(outputs: ArrayLike, values: ArrayLike, path: PathLike, label: str,
 def save_png(fig: Figure, path: PathLike, dpi: int = 100) -> Path:
     """Writes `fig` to `path` as a PNG atomically (`plotting.save_figure` into a
     temporary sibling, then moved into place); returns the path."""
-    from geomae_tf.analysis.plotting import save_figure
-
     with atomic_path(path, suffix=".png") as tmp:
         save_figure(fig, tmp, dpi=dpi)
     return Path(path)
@@ -429,8 +395,6 @@ def navigate(model: keras.Model, codes: ArrayLike, out_dir: PathLike, name: str 
         `reference`, `quantile`, `frame_scale`, `frame_band`), `block`,
         `axes`, and the `sweep` itself (see `sweep`).
     """
-    from geomae_tf.analysis.atomic import latent_bounds
-
     check_navigable(model)
     latent_dim = latent_dim_of(model)
     codes = validation.check_codes(codes, name="codes", latent_dim=latent_dim)
@@ -491,71 +455,3 @@ def _ordinal(percent):
     if text.endswith(("11", "12", "13")) or not text.isdigit():
         return f"{text}th"
     return text + {"1": "st", "2": "nd", "3": "rd"}.get(text[-1], "th")
-
-
-# -- zoo entries -------------------------------------------------------------------
-def recipe_of(entry: str, recipe: PathLike | None = None) -> Recipe:
-    """The recipe of zoo entry `entry`: `recipe` if given, else `zoo/<entry>.toml`
-    of this repository, of the install (`<prefix>/share/geomae_tf/zoo`) or of
-    the current folder (`geomae_tf.zoo.weights.recipe_path`)."""
-    from geomae_tf.training.recipe import load_recipe
-    from geomae_tf.zoo.weights import check_entry, recipe_path
-
-    check_entry(entry)
-    if recipe is not None:
-        return load_recipe(recipe)
-    try:
-        return load_recipe(recipe_path(entry))
-    except FileNotFoundError as err:
-        raise FileNotFoundError(f"{err}: give its path (--recipe PATH)") from None
-
-
-def training_sample(recipe: Recipe, n: int = DEFAULT_N_CODES) -> np.ndarray:
-    """The first `n` inputs of the training pipeline a recipe describes
-    (`[data]`, with the batch size set to `n`): images, or the positions
-    of the position decoder's (position, signal) pairs."""
-    from geomae_tf.datasets import DATASETS
-
-    n = validation.check_int("n", n, minimum=1)
-    kwargs = recipe.data_kwargs()
-    kwargs["batch_size"] = n
-    batch = next(iter(DATASETS[recipe.dataset].training_dataset(**kwargs)))
-    return np.asarray(batch[0])
-
-
-def entry_training_codes(model: keras.Model, entry: str, n: int = DEFAULT_N_CODES,
-                         recipe: PathLike | None = None) -> np.ndarray:
-    """Codes of `n` training inputs of zoo entry `entry` (see `training_sample`):
-    E(x) for an autoencoder, the positions themselves for the position decoder."""
-    inputs = training_sample(recipe_of(entry, recipe), n)
-    if _is_autoencoder(model):
-        return model.encode(inputs)
-    return validation.check_codes(inputs.reshape(len(inputs), -1), name="codes",
-                                  latent_dim=latent_dim_of(model))
-
-
-def navigate_entry(entry: str, out_dir: PathLike = "figures/navigation",
-                   n_codes: int = DEFAULT_N_CODES, recipe: PathLike | None = None,
-                   **kwargs) -> dict[str, Any]:
-    """`navigate` on a trained zoo entry, bounds from its own training data.
-
-    Args:
-        entry: str. A zoo entry with a decoder (every autoencoder, and
-            `position_decoder_1d`).
-        out_dir: folder of the outputs.
-        n_codes: int. Training inputs encoded for the bounds. Defaults to 1000.
-        recipe: None or a recipe path (default: `zoo/<entry>.toml`).
-        **kwargs: passed to `navigate` (reference, block, axes, steps,
-            quantile, fps, atom_only).
-
-    Returns:
-        The dict of `navigate`.
-    """
-    from geomae_tf import zoo
-
-    model = zoo.load(entry)
-    if not (_is_autoencoder(model) or _is_code_decoder(model)):
-        raise ValueError(f"`entry` must be a zoo entry with a decoder; {entry!r} has none "
-                         f"to navigate. Received: entry={entry!r}")
-    codes = entry_training_codes(model, entry, n_codes, recipe)
-    return navigate(model, codes, out_dir, name=entry, **kwargs)

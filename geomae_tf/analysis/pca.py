@@ -30,7 +30,9 @@ import numpy as np
 from scipy import stats
 
 from geomae_tf import validation
+from geomae_tf.analysis.latent import sweep_codes
 from geomae_tf.analysis.plotting import pyplot, save_figure
+from geomae_tf.datasets import ellipses, grey_disks
 
 if TYPE_CHECKING:
     import keras
@@ -398,8 +400,6 @@ def fresh_ellipses(n_test: int = 1000, seed: int = 20_190_401, image_size: int =
                    ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Fresh ellipses (never seen in training: their own seed, and by default
     another renderer) and their image attributes."""
-    from geomae_tf.datasets import ellipses
-
     images, factors = ellipses.make_ellipses(n_test, seed=seed, image_size=image_size,
                                              renderer=renderer, n_samples=n_samples)
     return images, factors, image_attributes(images)
@@ -485,8 +485,6 @@ def evaluate_grey_disks(model: Autoencoder, n_test: int = 1000, seed: int = 20_1
                         method: str = "pearson") -> dict[str, Any]:
     """The slides' failure case: |corr| of each axis with radius, grey level,
     and the image area (sum of pixels) on fresh grey disks."""
-    from geomae_tf.datasets import grey_disks
-
     images, factors = grey_disks.make_grey_disks(n_test, seed=seed,
                                                  image_size=model.image_shape[0])
     z = model.encode(images)
@@ -503,7 +501,8 @@ def navigation_codes(z_train: ArrayLike, n_steps: int = 7,
                      quantiles: Sequence[float] = (0.0, 1.0)
                      ) -> tuple[np.ndarray, np.ndarray]:
     """The codes of a navigation grid: row i sweeps axis i from its low to its
-    high training value (the `quantiles` of `z_train[:, i]`), others at 0.
+    high training value (the `quantiles` of `z_train[:, i]`), others at 0
+    (`geomae_tf.analysis.latent.sweep_codes` from the zero code).
 
     Returns:
         (codes (k, n_steps, k), values (k, n_steps)).
@@ -513,11 +512,7 @@ def navigation_codes(z_train: ArrayLike, n_steps: int = 7,
     k = z_train.shape[1]
     low = np.quantile(z_train, quantiles[0], axis=0)
     high = np.quantile(z_train, quantiles[1], axis=0)
-    values = np.linspace(low, high, n_steps).T                      # (k, n_steps)
-    codes = np.zeros((k, n_steps, k), np.float32)
-    for i in range(k):
-        codes[i, :, i] = values[i]
-    return codes, values
+    return sweep_codes(np.zeros(k, np.float32), low, high, range(k), n_steps)
 
 
 def navigation_grid(model: Autoencoder, z_train: ArrayLike, path: PathLike, n_steps: int = 7,
@@ -615,8 +610,6 @@ def figures(model: Autoencoder, out_dir: PathLike, seed: int = 7, n_train_codes:
         name: str or None. Name in titles and file names (a zoo entry's); None
             takes `model.name`.
     """
-    from geomae_tf.datasets import ellipses
-
     out_dir = Path(out_dir)
     name = name or model.name
     train_images, _ = ellipses.make_ellipses(n_train_codes, seed=seed,

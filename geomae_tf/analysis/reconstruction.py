@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from geomae_tf import validation
+from geomae_tf.analysis.atomic.figures import (decomposition_figure, interpolation_figure,
+                                               navigation_figure)
+from geomae_tf.analysis.latent import latent_bounds
 from geomae_tf.analysis.plotting import pyplot, save_figure
 
 if TYPE_CHECKING:
@@ -75,15 +78,13 @@ def figures(model: Autoencoder, images: np.ndarray, out_dir: PathLike,
     paths = [reconstruction_figure(model, images, out_dir / f"{model.name}_reconstruction.png",
                                    n)]
     if hasattr(model, "decode_atoms") and len(images) >= 2:
-        from geomae_tf.analysis import atomic
-
-        bounds = atomic.latent_bounds(model.encode(images))
+        bounds = latent_bounds(model.encode(images))
         paths += [
-            atomic.decomposition_figure(model, images[:min(n, 4)],
-                                        out_dir / f"{model.name}_decomposition.png"),
-            atomic.navigation_figure(model, images[0], out_dir / f"{model.name}_navigation.png",
-                                     bounds),
-            atomic.interpolation_figure(model, images[0], images[1],
-                                        out_dir / f"{model.name}_interpolation.png"),
+            decomposition_figure(model, images[:min(n, 4)],
+                                 out_dir / f"{model.name}_decomposition.png"),
+            navigation_figure(model, images[0], out_dir / f"{model.name}_navigation.png",
+                              bounds),
+            interpolation_figure(model, images[0], images[1],
+                                 out_dir / f"{model.name}_interpolation.png"),
         ]
     return paths

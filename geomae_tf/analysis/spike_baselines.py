@@ -42,7 +42,7 @@ import numpy as np
 from scipy import ndimage, optimize
 
 from geomae_tf import validation
-from geomae_tf.analysis import atomic
+from geomae_tf.analysis.atomic import spikes as recovery
 from geomae_tf.datasets import spikes
 
 if TYPE_CHECKING:
@@ -286,7 +286,7 @@ def _check_detections(detections, positions):
 
 def score_detections(detections: Sequence[ArrayLike], positions: ArrayLike,
                      amplitudes: ArrayLike, counts: ArrayLike,
-                     gate: float = atomic.DISTANCE_GATE, sigma: float = spikes.SIGMA,
+                     gate: float = recovery.DISTANCE_GATE, sigma: float = spikes.SIGMA,
                      image_size: int = spikes.IMAGE_SIZE) -> dict[str, float]:
     """Scores detections against the true spikes as the atomic evaluation does.
 
@@ -315,8 +315,8 @@ def score_detections(detections: Sequence[ArrayLike], positions: ArrayLike,
         `n_true`, `n_active` (detections), `n_matched`.
     """
     detections = _check_detections(detections, positions)
-    positions, amplitudes, counts = atomic._check_truth(positions, amplitudes, counts,
-                                                        len(detections))
+    positions, amplitudes, counts = recovery._check_truth(positions, amplitudes, counts,
+                                                          len(detections))
     gate = validation.check_float("gate", gate, minimum=0.0)
     sigma = validation.check_float("sigma", sigma, minimum=0.0, exclusive_minimum=True)
     image_size = validation.check_int("image_size", image_size, minimum=1)
@@ -327,7 +327,7 @@ def score_detections(detections: Sequence[ArrayLike], positions: ArrayLike,
     for i, det in enumerate(detections):
         true_pos = positions[i, :counts[i]]
         true_amp = amplitudes[i, :counts[i]]
-        p, t = atomic.match_spikes(det[:, :2], true_pos, gate)
+        p, t = recovery.match_spikes(det[:, :2], true_pos, gate)
         sq_errors.extend(np.sum((det[p, :2] - true_pos[t]) ** 2, axis=-1))
         relative = (det[p, 2] - true_amp[t]) / true_amp[t]
         amp_errors.extend(np.abs(relative))
@@ -343,13 +343,13 @@ def score_detections(detections: Sequence[ArrayLike], positions: ArrayLike,
             d2 = np.sum((pix[None] - centre) ** 2, axis=-1)              # (P, T)
             inside = d2 <= top[:, None] + half_max
             n_one += int(np.count_nonzero(inside.sum(axis=1) == 1))
-    return atomic.recovery_scores(sq_errors, amp_errors, amp_bias, n_true, n_active,
-                                  n_matched, n_one)
+    return recovery.recovery_scores(sq_errors, amp_errors, amp_bias, n_true, n_active,
+                                    n_matched, n_one)
 
 
 def scores_by_count(detections: Sequence[ArrayLike], positions: ArrayLike,
                     amplitudes: ArrayLike, counts: ArrayLike,
-                    gate: float = atomic.DISTANCE_GATE, sigma: float = spikes.SIGMA,
+                    gate: float = recovery.DISTANCE_GATE, sigma: float = spikes.SIGMA,
                     image_size: int = spikes.IMAGE_SIZE) -> dict[str, list[float]]:
     """`score_detections` on the images of each spike count separately.
 
@@ -359,8 +359,8 @@ def scores_by_count(detections: Sequence[ArrayLike], positions: ArrayLike,
         `amplitude_error`, `one_spike_share`.
     """
     detections = _check_detections(detections, positions)
-    positions, amplitudes, counts = atomic._check_truth(positions, amplitudes, counts,
-                                                        len(detections))
+    positions, amplitudes, counts = recovery._check_truth(positions, amplitudes, counts,
+                                                          len(detections))
     keys = ("precision", "recall", "position_rmse", "amplitude_error", "one_spike_share")
     out = {"count": [], "n_images": [], **{key: [] for key in keys}}
     for c in np.unique(counts):
