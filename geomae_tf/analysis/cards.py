@@ -27,6 +27,7 @@ from pathlib import Path
 
 from geomae_tf import io
 from geomae_tf.analysis.claims import check_claims
+from geomae_tf.analysis.docs_figures import figures_of
 from geomae_tf.zoo.presets import ENTRIES, INTENDED_USE
 from geomae_tf.zoo.weights import checkout_root
 
@@ -336,8 +337,6 @@ def render_card(entry: str, root: str | Path | None = None) -> str:
     Example:
         >>> print(render_card("disk_ae")[:40])   # doctest: +SKIP
     """
-    from geomae_tf.analysis.docs_figures import figures_of
-
     if entry not in ENTRIES:
         raise ValueError(f"`entry` must be one of the zoo's entries {sorted(ENTRIES)}. "
                          f"Received: entry={entry!r}")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from geomae_tf import metrics
+from geomae_tf.datasets import disks, ellipses, grey_disks
 
 if TYPE_CHECKING:
     from geomae_tf.models.autoencoder import Autoencoder
@@ -26,23 +27,17 @@ DCI_ESTIMATORS = 50
 
 
 def _disks(model, n, seed):
-    from geomae_tf.datasets import disks
-
     images, factors = disks.make_disks(n, seed=seed, radius_range=(1.0, 31.0),
                                        image_size=model.image_shape[0])
     return model.encode(images), factors
 
 
 def _ellipses(model, n, seed):
-    from geomae_tf.datasets import ellipses
-
     images, factors = ellipses.make_ellipses(n, seed=seed, image_size=model.image_shape[0])
     return model.encode(images), factors
 
 
 def _grey_disks(model, n, seed):
-    from geomae_tf.datasets import grey_disks
-
     images, factors = grey_disks.make_grey_disks(n, seed=seed, image_size=model.image_shape[0])
     return model.encode(images), {"radius": factors["radius"], "grey": factors["grey"]}
 

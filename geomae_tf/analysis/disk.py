@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats
 
+from geomae_tf.analysis import airy
 from geomae_tf.analysis.plotting import pyplot, save_figure
 from geomae_tf.datasets import disks
 
@@ -114,8 +115,6 @@ def evaluate(model: Autoencoder, n_test: int = 1000, seed: int = 20_201,
     if metrics.get("mse_hole") is not None and metrics.get("mse_observed"):
         metrics["hole_over_observed"] = metrics["mse_hole"] / metrics["mse_observed"]
     if profile_R is not None:
-        from geomae_tf.analysis import airy
-
         comparison = airy.compare_with_network(model, R=profile_R, seed=seed + 3)
         metrics.update({k: v for k, v in comparison.items()
                         if isinstance(v, float) and k != "R"})
@@ -301,8 +300,6 @@ def output_profiles_figure(model: Autoencoder, radii: ArrayLike, path: PathLike,
         axes[0].plot(t, out["images"][j, row, :, 0], color=colour, lw=1, label=f"r = {r:.0f}")
         axes[1].plot(t, out["reconstructions"][j, row, :, 0], color=colour, lw=1)
     if R is not None:
-        from geomae_tf.analysis import airy
-
         peak = float(np.max(out["reconstructions"][:, row, :, 0]))
         profile = airy.airy_profile(np.abs(t), R)
         axes[1].plot(t, peak * profile, "r--", lw=1, label=f"Airy optimum, R = {R:g}")

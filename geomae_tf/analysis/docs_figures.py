@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from geomae_tf import zoo
+from geomae_tf.analysis import airy, disk, report, spike_baselines
 from geomae_tf.analysis.plotting import pyplot, save_figure
+from geomae_tf.datasets import spikes
+from geomae_tf.models.atomic.inference import ACTIVE_THRESHOLD, locate_atoms
+from geomae_tf.zoo.weights import checkout_root
 
 if TYPE_CHECKING:
     from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
@@ -100,17 +105,11 @@ def figures_of(entry: str) -> list[dict]:
 
 
 def _airy_profile(out_dir):
-    from geomae_tf import zoo
-    from geomae_tf.analysis import airy
-
     comparison = airy.compare_with_network(zoo.load("disk_ae_nobias"))
     return airy.figures(comparison, out_dir, name="disk_ae_nobias")[0]
 
 
 def _hole(path):
-    from geomae_tf import zoo
-    from geomae_tf.analysis import disk
-
     models = {"disk_ae_hole": zoo.load("disk_ae_hole"),
               "disk_ae_hole_encreg": zoo.load("disk_ae_hole_encreg")}
     radii = [6.0, 9.0, 12.0, 14.5, 17.0, 20.0, 26.0]
@@ -119,9 +118,6 @@ def _hole(path):
 
 
 def _hole_mse(path):
-    from geomae_tf import zoo
-    from geomae_tf.analysis import disk
-
     plt = pyplot()
     radii = np.linspace(2.0, 30.0, 57)
     fig, ax = plt.subplots(figsize=(5.2, 3.2))
@@ -154,19 +150,16 @@ def spikes_vs_maxima_figure(model: AtomicAutoencoder, path: PathLike, n_images: 
     Returns:
         The path written.
     """
-    from geomae_tf.analysis import atomic, spike_baselines
-    from geomae_tf.datasets import spikes
-
     plt = pyplot()
     images, truth = spikes.make_spikes(n_images, seed=seed, image_size=model.image_shape[0])
     atoms = model.atoms(images, **({} if refine is None else {"refine": refine}))[..., 0]
-    centres, peaks = atomic.locate_atoms(atoms)
+    centres, peaks = locate_atoms(atoms)
     cmap = plt.get_cmap("tab10")
     fig, axes = plt.subplots(n_images, 3, figsize=(6.6, 2.2 * n_images), squeeze=False)
     for r in range(n_images):
         true = truth["positions"][r, :truth["count"][r]]
         found = spike_baselines.local_maxima(images[r])
-        active = peaks[r] > atomic.ACTIVE_THRESHOLD
+        active = peaks[r] > ACTIVE_THRESHOLD
         for ax in axes[r, :2]:
             ax.imshow(images[r, ..., 0], cmap="gray", vmin=0, vmax=1)
             ax.plot(true[:, 1], true[:, 0], "r+", ms=7, mew=1.2)
@@ -198,10 +191,6 @@ def write_docs_figures(out_dir: PathLike | None = None) -> list[Path]:
     Raises:
         ValueError: a figure came out larger than `MAX_BYTES`.
     """
-    from geomae_tf import zoo
-    from geomae_tf.analysis import report
-    from geomae_tf.zoo.weights import checkout_root
-
     out_dir = Path(out_dir) if out_dir is not None else checkout_root() / "docs" / "figures"
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -19,19 +19,19 @@ from typing import Any
 
 import numpy as np
 
+from geomae_tf import io
+from geomae_tf.datasets import disks, spikes
+from geomae_tf.zoo.weights import checkout_root, entry_dir
+
 #: Markers of the generated part of docs/serving.md.
 START, END = "<!-- serving-examples:start -->", "<!-- serving-examples:end -->"
 
 
 def _disk_image():
-    from geomae_tf.datasets import disks
-
     return disks.render_disks_monte_carlo([10.0], seed=0)[0]          # (64, 64, 1)
 
 
 def _spike_image():
-    from geomae_tf.datasets import spikes
-
     positions = np.array([[[20.3, 14.7], [40.0, 45.5], [12.5, 50.2]]], np.float32)
     amplitudes = np.array([[0.9, 0.7, 0.6]], np.float32)
     return np.asarray(spikes.render_spikes(positions, amplitudes))[0]   # (64, 64, 1)
@@ -49,8 +49,6 @@ def _disk_code():
 
 def _signature(entry, name):
     import tensorflow as tf
-
-    from geomae_tf.zoo.weights import entry_dir
 
     loaded = tf.saved_model.load(str(entry_dir(entry)))
     function = loaded.signatures[name]
@@ -177,9 +175,6 @@ def documented_excerpts(text: str) -> dict[tuple[str, str], list]:
 
 def write_serving_examples(path: str | Path | None = None) -> Path:
     """Rewrites the examples between the markers of `docs/serving.md`; returns its path."""
-    from geomae_tf import io
-    from geomae_tf.zoo.weights import checkout_root
-
     path = Path(path) if path is not None else checkout_root() / "docs" / "serving.md"
     text = path.read_text()
     head, rest = text.split(START, 1)
