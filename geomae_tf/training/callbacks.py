@@ -62,13 +62,27 @@ class RunParts(keras.callbacks.Callback):
     after the last backup is done again). `parts` holds the record once
     training ends.
 
+    A trainer that runs several `fit`s (stages) shares one record: each
+    stage's parts carry `stage`, and a stage that begins or resumes leaves
+    the other stages' parts as they are. The callback needs no model: a
+    trainer without `fit` calls its methods itself, one "epoch" per round.
+
     Args:
         filepath: path. The record, e.g. `<run folder>/parts.json`.
+        stage: int, str or None. The stage whose parts this callback
+            records (None: a run of one `fit`). Defaults to None.
+
+    Example:
+    >>> parts = RunParts("runs/pca_ae/parts.json", stage=2)
+    >>> model.fit(data, epochs=30, callbacks=[backup, parts])
+    >>> parts.parts[-1]["stage"], parts.parts[-1]["last_epoch"]
+    (2, 30)
     """
 
-    def __init__(self, filepath: PathLike) -> None:
+    def __init__(self, filepath: PathLike, stage: int | str | None = None) -> None:
         super().__init__()
         self.filepath = Path(filepath)
+        self.stage = stage
         self.parts: list[dict[str, Any]] = []
         self._part: dict[str, Any] | None = None
         self._started = 0.0
@@ -88,14 +102,17 @@ class RunParts(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if self._part is not None:
             return
+        others = [part for part in self.parts if part.get("stage") != self.stage]
         earlier = []
         for part in self.parts if epoch > 0 else []:
-            if part.get("first_epoch", 1) <= epoch:
+            if part.get("stage") == self.stage and part.get("first_epoch", 1) <= epoch:
                 earlier.append(dict(part, last_epoch=min(part.get("last_epoch", 0), epoch)))
         self._part = {"first_epoch": epoch + 1, "last_epoch": epoch, "seconds": 0.0,
                       "started": datetime.datetime.now(datetime.timezone.utc)
                       .strftime("%Y-%m-%d %H:%M:%S UTC")}
-        self.parts = earlier + [self._part]
+        if self.stage is not None:
+            self._part["stage"] = self.stage
+        self.parts = others + earlier + [self._part]
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if self._part is None:
@@ -107,3 +124,35 @@ class RunParts(keras.callbacks.Callback):
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self._part is not None:
             self._part["seconds"] = round(time.time() - self._started, 2)
+
+
+def parts_epochs(parts: list[dict[str, Any]]) -> int:
+    """The epochs a run's parts cover, every stage's together: the last epoch
+    of each stage's last part, summed (parts cut at a resume never overlap).
+
+    Example:
+    >>> parts_epochs([{"stage": 1, "first_epoch": 1, "last_epoch": 2},
+    ...               {"stage": 2, "first_epoch": 1, "last_epoch": 4},
+    ...               {"stage": 2, "first_epoch": 5, "last_epoch": 6}])
+    8
+    """
+    last: dict[Any, int] = {}
+    for part in parts:
+        stage = part.get("stage")
+        last[stage] = max(last.get(stage, 0), int(part.get("last_epoch", 0)))
+    return sum(last.values())
+
+
+def parts_resumed(parts: list[dict[str, Any]]) -> bool:
+    """Whether a stage of the run was interrupted and resumed: it has several
+    parts, or one that does not begin at its first epoch.
+
+    Example:
+    >>> parts_resumed([{"first_epoch": 1, "last_epoch": 3}, {"first_epoch": 4,
+    ...                                                      "last_epoch": 6}])
+    True
+    """
+    first: dict[Any, list[int]] = {}
+    for part in parts:
+        first.setdefault(part.get("stage"), []).append(int(part.get("first_epoch", 1)))
+    return any(len(starts) > 1 or starts[0] > 1 for starts in first.values())

@@ -52,6 +52,7 @@ import keras
 import tensorflow as tf
 
 from geomae_tf import io, validation
+from geomae_tf.training.callbacks import parts_epochs
 
 if TYPE_CHECKING:
     from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
@@ -151,8 +152,10 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
     one_path = run_dir / "one_atom.weights.h5"
     model_args = {key: value for key, value in recipe.model.items() if key != "split_penalty"}
     one = zoo.FACTORIES[recipe.factory](**{**model_args, "k": 1})
+    reused = []   # the stages an earlier run finished: this run resumes after them
     if one_path.is_file() and state.get("one_atom", {}).get("steps") == options["steps"]:
         one.load_weights(str(one_path))
+        reused.append("one_atom")
         if verbose:
             print(f"stage 1 (one atom) already done: {one_path}")
     else:
@@ -170,6 +173,7 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
     if (options["frozen_block_steps"] and fixed_path.is_file()
             and state.get("block_fixed", {}).get("steps") == options["frozen_block_steps"]):
         model.load_weights(str(fixed_path))
+        reused.append("block_fixed")
         if verbose:
             print(f"stage 2 (g fixed) already done: {fixed_path}")
     else:
@@ -192,11 +196,16 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
     started = time.time()
     history = trainer.fit(model, recipe, run_dir, verbose=verbose, epochs=epochs)
     losses = history.history.get("loss") or [float("nan")]
-    # what `geomae train` records: every stage, those of an earlier run included
+    # what `geomae train` records: every stage, those of an earlier run included,
+    # and the joint stage's every part (`history.parts`, resumed from its backup)
     history.stages = {key: state[key] for key in ("one_atom", "block_fixed") if key in state}
-    history.stages["joint"] = {"steps": len(losses) * (history.params or {}).get("steps", 0),
+    joint_epochs = parts_epochs(history.parts) if history.parts else len(losses)
+    joint_seconds = (sum(part["seconds"] for part in history.parts) if history.parts
+                     else time.time() - started)
+    history.stages["joint"] = {"steps": joint_epochs * (history.params or {}).get("steps", 0),
                                "loss": float(losses[-1]),
-                               "seconds": round(time.time() - started, 1)}
+                               "seconds": round(joint_seconds, 1)}
+    history.resumed = bool(reused) or history.resumed
     return history
 
 

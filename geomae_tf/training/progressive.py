@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import keras
 import numpy as np
 
-from geomae_tf import validation
+from geomae_tf import io, validation
 from geomae_tf.models.pca.pca_autoencoder import PCAAutoencoder
 
 if TYPE_CHECKING:
@@ -269,6 +269,12 @@ def fit_recipe(model: PCAAutoencoder, recipe: Recipe, run_dir: PathLike,
     writes `stage<k>.weights.h5` and is skipped when the run is started
     again.
 
+    Every part of every stage, those of earlier runs included, is recorded in
+    `parts.json` (`callbacks.RunParts`, one `stage` per part) and returned as
+    `history.parts`; `history.resumed` says whether this run continued
+    stages or epochs that an earlier one recorded, and `history.stages` gives
+    each stage's epochs, last loss and seconds (all of its parts).
+
     Returns:
         A `History` with every stage's epochs (and a `stage` column).
     """
@@ -287,8 +293,13 @@ def fit_recipe(model: PCAAutoencoder, recipe: Recipe, run_dir: PathLike,
     last_done = max(done, default=0)
     if last_done:
         model.load_weights(str(run_dir / f"stage{last_done}.weights.h5"))
+    parts_path = run_dir / "parts.json"
+    io.write_text(parts_path, json.dumps(_recorded_parts(parts_path, last_done), indent=1)
+                  + "\n")
     for stage in range(last_done + 1, model.n_stages + 1):
-        stage_callbacks = [
+        parts = gcallbacks.RunParts(parts_path, stage=stage)
+        stage_callbacks = [  # the record before the backup: a kill between redoes the epoch
+            parts,
             gcallbacks.AtomicBackupAndRestore(str(run_dir / "backup" / f"stage{stage}")),
             keras.callbacks.TerminateOnNaN(),
             gcallbacks.AtomicWeightsCheckpoint(run_dir / "last.weights.h5"),
@@ -304,8 +315,9 @@ def fit_recipe(model: PCAAutoencoder, recipe: Recipe, run_dir: PathLike,
         if losses and not np.all(np.isfinite(losses)):
             histories.append((stage, history))
             break
-        model.save_weights(str(run_dir / f"stage{stage}.weights.h5"))
-        (run_dir / f"stage{stage}.json").write_text(json.dumps(
+        with io.atomic_path(run_dir / f"stage{stage}.weights.h5", suffix=".weights.h5") as tmp:
+            model.save_weights(tmp)
+        io.write_text(run_dir / f"stage{stage}.json", json.dumps(
             {k: [float(v) for v in vals] for k, vals in history.history.items()}))
         histories.append((stage, history))
     model.set_stage(model.n_stages)
@@ -315,7 +327,44 @@ def fit_recipe(model: PCAAutoencoder, recipe: Recipe, run_dir: PathLike,
             h = keras.callbacks.History()
             h.history = json.loads(saved.read_text()) if saved.is_file() else {}
             histories.append((stage, h))
-    return merge_histories(histories)
+    merged = merge_histories(histories)
+    merged.parts = _recorded_parts(parts_path, model.n_stages)
+    # resumed: stages finished by an earlier run, or a stage continued from its backup
+    merged.resumed = last_done > 0 or gcallbacks.parts_resumed(merged.parts)
+    merged.stages = _stage_records(merged.parts, histories, run_dir)
+    return merged
+
+
+def _recorded_parts(path, last_stage):
+    """The parts recorded in `path` (`callbacks.RunParts`' JSON list) of the
+    stages up to `last_stage + 1`: a later stage's parts belong to weights
+    that no longer exist, and that stage runs again."""
+    try:
+        parts = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(parts, list):
+        return []
+    return [part for part in parts if isinstance(part, dict)
+            and isinstance(part.get("stage"), int) and part["stage"] <= last_stage + 1]
+
+
+def _stage_records(parts, histories, run_dir):
+    """Each stage's `epochs`, last `loss` and `seconds`, from every part of it."""
+    stages = {}
+    for stage in sorted({part["stage"] for part in parts}):
+        own = [part for part in parts if part["stage"] == stage]
+        loss = None
+        for number, history in histories:
+            if number == stage and history is not None and history.history.get("loss"):
+                loss = float(history.history["loss"][-1])
+        if loss is None and (run_dir / f"stage{stage}.json").is_file():
+            saved = json.loads((run_dir / f"stage{stage}.json").read_text()).get("loss")
+            loss = float(saved[-1]) if saved else None
+        stages[f"stage{stage}"] = {"epochs": max(part["last_epoch"] for part in own),
+                                   "loss": loss,
+                                   "seconds": round(sum(part["seconds"] for part in own), 1)}
+    return stages
 
 
 def pca_hypermodel(model_kwargs: Mapping[str, Any] | None = None,

@@ -46,6 +46,7 @@ import keras
 import numpy as np
 
 from geomae_tf import io, validation
+from geomae_tf.training.callbacks import RunParts
 
 if TYPE_CHECKING:
     from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
@@ -129,7 +130,10 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
     `learning_rate` (Adam, constant), `seed` and `[training.refined]` (see
     the module's docstring). Returns a `History` with one row per round:
     `loss` (the table fit's last epoch), `distill_loss`, `live_atoms` (mean
-    live blocks per image) and `round`.
+    live blocks per image) and `round`; its `parts` hold every part of the
+    run, those of earlier runs included (`parts.json`, one epoch per round,
+    as `callbacks.RunParts` records them) and `resumed` says whether this
+    run continued rounds that an earlier one finished.
     """
     from geomae_tf import datasets
     from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
@@ -157,7 +161,12 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
     batches_per_round = math.ceil(n_images / batch_size)
     stream = iter(data.skip(len(rows) * batches_per_round))
     distill_lr = options["distill_learning_rate"] or training["learning_rate"]
+    # every part of the run (one "epoch" per round), those of earlier runs too
+    parts = RunParts(run_dir / "parts.json")
+    parts.on_train_begin()
+    resumed = bool(rows)
     for r in range(len(rows) + 1, rounds + 1):
+        parts.on_epoch_begin(r - 1)
         images = _images(stream, n_images)
         if hasattr(model, "_off_code"):   # g changed: find its off code again
             del model._off_code
@@ -186,6 +195,7 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
                                           callbacks=[keras.callbacks.TerminateOnNaN()])
             row["distill_loss"] = float(distilled.history["loss"][-1])
         rows.append(row)
+        parts.on_epoch_end(r - 1)   # before the round's files: a kill between redoes it
         with io.atomic_path(run_dir / f"round{r}.weights.h5", suffix=".weights.h5") as tmp:
             model.save_weights(tmp)
         io.write_text(state_path, json.dumps(rows, indent=2) + "\n")
@@ -196,4 +206,6 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
     result = keras.callbacks.History()
     result.history = {key: [row.get(key, float("nan")) for row in rows]
                       for key in ("loss", "distill_loss", "live_atoms", "round")}
+    parts.on_train_end()
+    result.parts, result.resumed = parts.parts, resumed
     return result

@@ -329,11 +329,12 @@ def fit(model: keras.Model, recipe: Recipe, run_dir: PathLike, verbose: str | in
                   loss=_loss(training["loss"]))
     run_dir = Path(run_dir)
     parts = gcallbacks.RunParts(run_dir / "parts.json")
-    callbacks = [
+    # The record of parts before the backup: a kill between the two redoes the
+    # epoch, so the parts of a resumed run never leave a gap.
+    callbacks = ([parts] if chief else []) + [
         gcallbacks.AtomicBackupAndRestore(str(run_dir / "backup")),
         keras.callbacks.TerminateOnNaN(),
     ] + ([
-        parts,
         gcallbacks.AtomicWeightsCheckpoint(run_dir / "last.weights.h5"),
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")),
@@ -349,6 +350,7 @@ def fit(model: keras.Model, recipe: Recipe, run_dir: PathLike, verbose: str | in
                         shuffle=False,
                         verbose=verbose)
     history.parts = parts.parts if chief else []  # every part of a resumed run
+    history.resumed = gcallbacks.parts_resumed(history.parts)
     return history
 
 
@@ -722,15 +724,15 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
                    f"TF {tf.__version__}, Keras {keras.__version__}",
         "run_dir": str(run_dir),
     }
+    # A run resumed from its backup (or a trainer's saved stages or rounds):
+    # every part counts, those of earlier runs too, not only this one.
     parts = getattr(history, "parts", None)
-    if parts:  # a run resumed from its backup: every part counts, not only this one
-        results["epochs"] = parts[-1]["last_epoch"]
+    if parts:
+        results["epochs"] = gcallbacks.parts_epochs(parts)
         results["train_seconds"] = round(sum(part["seconds"] for part in parts), 1)
         results["parts"] = parts
-    results["resumed"] = bool(parts and parts[0]["first_epoch"] > 1) or len(parts or ()) > 1
+    results["resumed"] = bool(getattr(history, "resumed", False))
     stages = getattr(history, "stages", None)
-    if stages and parts and "joint" in stages:  # the joint stage's parts, resumed or not
-        stages["joint"]["seconds"] = results["train_seconds"]
     if stages:  # a staged trainer: its stages may have run in earlier runs
         results["stages"] = stages
         results["train_seconds"] = round(sum(stage["seconds"] for stage in stages.values()), 1)

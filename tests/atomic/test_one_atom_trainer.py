@@ -82,7 +82,7 @@ def test_the_stages_run_in_order_keep_g_fixed_in_stage_2_and_resume(tmp_path):
     model = atomic_autoencoder(k=3, d0=3, image_size=SIDE)
     run_dir = tmp_path / "run"
     history = one_atom.fit_recipe(model, recipe, run_dir, verbose=0, epochs=1)
-    assert len(history.history["loss"]) == 1
+    assert len(history.history["loss"]) == 1 and history.resumed is False
     state = json.loads((run_dir / "one_atom.json").read_text())
     assert state["one_atom"]["steps"] == 3 and state["block_fixed"]["steps"] == 2
     # stage 2 trained the encoder with stage 1's g, unchanged
@@ -105,7 +105,7 @@ def test_the_stages_run_in_order_keep_g_fixed_in_stage_2_and_resume(tmp_path):
               for name in ("one_atom.weights.h5", "block_fixed.weights.h5")]
     fresh = atomic_autoencoder(k=3, d0=3, image_size=SIDE)
     history = one_atom.fit_recipe(fresh, recipe, run_dir, verbose=0)
-    assert len(history.history["loss"]) == 2
+    assert len(history.history["loss"]) == 2 and history.resumed is True
     assert np.all(np.isfinite(history.history["loss"]))
     assert json.loads((run_dir / "one_atom.json").read_text()) == state
     assert stamps == [(run_dir / name).stat().st_mtime_ns
@@ -174,6 +174,7 @@ def test_geomae_train_records_every_stage_and_their_summed_time(tmp_path):
     assert [stages[key]["steps"] for key in stages] == [3, 2, 2]
     assert first["train_seconds"] == pytest.approx(sum(s["seconds"] for s in stages.values()),
                                                    abs=0.11)
+    assert first["resumed"] is False and first["epochs"] == 1
     # a second run reuses stages 1-2: their times, recorded when they ran, still count
     (tmp_path / "runs" / "atomic_spikes" / "last.weights.h5").unlink()
     _, second = trainer.train(path, out_dir=tmp_path / "runs", export=False, evaluate=False,
@@ -182,3 +183,7 @@ def test_geomae_train_records_every_stage_and_their_summed_time(tmp_path):
         assert second["stages"][key] == stages[key]
     assert second["train_seconds"] >= stages["one_atom"]["seconds"] + \
         stages["block_fixed"]["seconds"]
+    # ... and the run says so: it resumed after the stages an earlier run finished
+    assert second["resumed"] is True
+    assert second["stages"]["joint"]["seconds"] == pytest.approx(
+        sum(part["seconds"] for part in second["parts"]), abs=0.11)

@@ -182,3 +182,39 @@ def test_the_trainer_refuses_a_model_that_is_not_atomic(tmp_path):
     with pytest.raises(TypeError, match="atomic autoencoder"):
         refined.fit_recipe(keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)]),
                            recipe, tmp_path / "run", verbose=0)
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumed_records_every_round_and_part(tmp_path):
+    """`geomae train` killed (SIGKILL) after some rounds, then the same
+    command: results.json counts every round, the seconds of both parts, and
+    that the run was resumed."""
+    from tests.interrupt import kill_when, run, train_command
+
+    rounds = 6
+    path = write_recipe(tmp_path, epochs=rounds)
+    run_dir = tmp_path / "runs" / "atomic_spikes_refined"
+    command = train_command(path, tmp_path / "runs")
+    state = run_dir / "rounds.json"
+
+    def finished():
+        try:
+            return len(json.loads(state.read_text()))
+        except (OSError, ValueError):
+            return 0
+
+    assert kill_when(command, lambda: finished() >= 2), "killed before it ended"
+    done = finished()
+    assert 2 <= done < rounds, "the run must be killed mid-way"
+    second = run(command)
+    assert second.returncode == 0, second.stderr[-2000:]
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["epochs"] == rounds and results["resumed"] is True
+    first, last = results["parts"]
+    assert first["first_epoch"] == 1 and first["last_epoch"] in (done, done + 1)
+    assert last["first_epoch"] == first["last_epoch"] + 1 and last["last_epoch"] == rounds
+    assert first["seconds"] > 0 and last["seconds"] > 0
+    assert results["train_seconds"] == pytest.approx(first["seconds"] + last["seconds"],
+                                                     abs=0.1)
+    assert [row["round"] for row in json.loads(state.read_text())] == list(range(1, rounds + 1))
+    assert f"trained {rounds} epoch(s)" in second.stdout

@@ -126,3 +126,44 @@ def test_a_bad_beta_1_is_named(tmp_path, value, match):
     path.write_text(RECIPE.replace("loss = \"bce\"", f"loss = \"bce\"\nbeta_1 = {value}"))
     with pytest.raises(ValueError, match=match):
         load_recipe(path)
+
+
+@pytest.mark.slow
+def test_a_run_killed_in_stage_2_and_resumed_records_every_part(tmp_path):
+    """`geomae train` killed (SIGKILL) during stage 2, then the same command:
+    results.json counts stage 1 (from the first run) and both parts of stage
+    2, their seconds, and that the run was resumed."""
+    import json
+
+    from tests.interrupt import kill_when, run, train_command
+
+    path = tmp_path / "pca_ae_tiny.toml"
+    path.write_text(RECIPE.replace("epochs = 1", "epochs = [1, 30]"))
+    run_dir = tmp_path / "runs" / "pca_ae_tiny"
+    command = train_command(path, tmp_path / "runs")
+    csv = run_dir / "history_stage2.csv"
+
+    def stage_2_epochs():
+        return len(csv.read_text().splitlines()) - 1 if csv.is_file() else 0
+
+    assert kill_when(command, lambda: stage_2_epochs() >= 3), "killed before it ended"
+    done = stage_2_epochs()
+    assert 3 <= done < 30, "the run must be killed mid-way through stage 2"
+    second = run(command)
+    assert second.returncode == 0, second.stderr[-2000:]
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["epochs"] == 31 and results["resumed"] is True
+    parts = results["parts"]
+    assert [part["stage"] for part in parts] == [1, 2, 2]
+    assert (parts[0]["first_epoch"], parts[0]["last_epoch"]) == (1, 1)
+    # stage 2 resumed from its backup: its parts meet, without a gap or an overlap
+    assert parts[1]["first_epoch"] == 1 and parts[1]["last_epoch"] in (done, done + 1)
+    assert parts[2]["first_epoch"] == parts[1]["last_epoch"] + 1
+    assert parts[2]["last_epoch"] == 30
+    assert all(part["seconds"] > 0 for part in parts)
+    assert results["train_seconds"] == pytest.approx(sum(p["seconds"] for p in parts), abs=0.2)
+    assert {key: stage["epochs"] for key, stage in results["stages"].items()} == {
+        "stage1": 1, "stage2": 30}
+    # stage 1 ran once: the second run loaded its weights
+    assert len((run_dir / "history_stage1.csv").read_text().splitlines()) == 1 + 1
+    assert "trained 31 epoch(s)" in second.stdout
