@@ -46,6 +46,7 @@ import tensorflow as tf
 
 from geomae_tf import io, validation
 from geomae_tf.models.autoencoder import Autoencoder
+from geomae_tf.zoo.presets import ENTRIES
 
 if TYPE_CHECKING:
     from geomae_tf.types import PathLike
@@ -412,8 +413,6 @@ def _with_refine_options(model, entry, config):
         return config
     options = config["model"].get("refine")
     if options is None:
-        from geomae_tf.zoo.presets import ENTRIES
-
         if entry in ENTRIES:  # a zoo entry without refinement options: its encoder's atoms
             options = ENTRIES[entry].get("evaluation", {}).get("refine", False)
     if options is not None:

@@ -8,6 +8,7 @@ import keras
 from keras import ops
 
 from geomae_tf import validation
+from geomae_tf.layers.upsample_conv2d import UpsampleConv2D
 
 if TYPE_CHECKING:
     from geomae_tf.types import Tensor
@@ -21,8 +22,6 @@ _AFFINE = (keras.layers.Reshape, keras.layers.Flatten, keras.layers.Identity)
 
 def _is_affine(layer: keras.layers.Layer) -> bool:
     """Whether `layer` computes an affine map of its one input (channels last)."""
-    from geomae_tf.layers.upsample_conv2d import UpsampleConv2D
-
     if isinstance(layer, UpsampleConv2D) or isinstance(layer, _AFFINE):
         return True
     if isinstance(layer, _AFFINE_WITH_ACTIVATION):
