@@ -18,6 +18,7 @@ from geomae_tf.models.pca.vae import vae as _vae
 from geomae_tf.models.position.position_decoder import position_decoder as _position_decoder
 from geomae_tf.models.position.position_encoder import position_encoder as _position_encoder
 from geomae_tf.zoo.presets import ENTRIES
+from geomae_tf.zoo.recipe_fields import with_preset
 from geomae_tf.zoo.weights import (available_entries, entry_config, entry_dir,
                                    entry_versions, factory_arguments)
 
@@ -80,4 +81,4 @@ def load(entry: str, version: int | None = None) -> keras.Model:
 
 __all__ = ["ENTRIES", "FACTORIES", "atomic_autoencoder", "available_entries",
            "disk_autoencoder", "entry_versions", "load", "pca_autoencoder", "plain_autoencoder",
-           "position_decoder", "position_encoder", "vae"]
+           "position_decoder", "position_encoder", "vae", "with_preset"]
