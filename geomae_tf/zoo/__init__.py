@@ -20,7 +20,7 @@ from geomae_tf.models.position.position_encoder import position_encoder as _posi
 from geomae_tf.zoo.presets import ENTRIES
 from geomae_tf.zoo.recipe_fields import with_preset
 from geomae_tf.zoo.weights import (available_entries, entry_config, entry_dir,
-                                   entry_versions, factory_arguments)
+                                   entry_versions, factory_arguments, load_weights_into)
 
 if TYPE_CHECKING:
     import keras
@@ -32,11 +32,15 @@ def _architecture_of_weights(factory):
     With `weights` a zoo entry (or a `.weights.h5` whose `.json` is beside
     it), the arguments left out come from the entry's config and an argument
     that contradicts it is refused by name (`factory_arguments`), instead of
-    Keras failing half-way through loading.
+    Keras failing half-way through loading. The weights (an entry's name or a
+    path) are loaded here, by the zoo, which the models do not import.
     """
     @functools.wraps(factory)
     def build(*args, **kwargs):
-        return factory(**factory_arguments(factory, args, kwargs))
+        arguments = factory_arguments(factory, args, kwargs)
+        weights = arguments.pop("weights", None)
+        model = factory(**arguments)
+        return model if weights is None else load_weights_into(model, weights)
 
     return build
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geomae_tf import validation
+from geomae_tf.models.saved_weights import call_text, mismatch_error, saved_config
 from geomae_tf.zoo.presets import ENTRIES
 
 if TYPE_CHECKING:
@@ -185,20 +186,7 @@ def weights_config(weights: PathLike) -> tuple[str, dict[str, Any]] | None:
     if isinstance(weights, str) and weights in ENTRIES:
         folder = entry_dir(weights)
         return str(folder / f"{weights}.json"), entry_config(weights)
-    try:
-        path = Path(os.fspath(weights))
-    except TypeError:
-        return None
-    suffix = ".weights.h5"
-    if not path.name.endswith(suffix):
-        return None
-    sibling = path.with_name(path.name[:-len(suffix)] + ".json")
-    if not sibling.is_file():
-        return None
-    config = json.loads(sibling.read_text())
-    if not isinstance(config, dict) or "factory" not in config:
-        return None
-    return str(sibling), config
+    return saved_config(weights)
 
 
 def _plain(value):
@@ -206,10 +194,6 @@ def _plain(value):
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
-
-
-def _call_text(factory_name, arguments):
-    return f"{factory_name}({', '.join(f'{k}={v!r}' for k, v in arguments.items())})"
 
 
 #: Factory arguments that do not change the saved variables: a call may set
@@ -263,7 +247,7 @@ def factory_arguments(factory: Callable[..., Any], args: tuple[Any, ...] = (),
             differ.append(f"{key}={value!r} where the weights have {key}={saved_value!r}")
     if differ:
         raise ValueError(f"`weights`={weights!r} were saved from "
-                         f"{_call_text(config['factory'], saved)} ({source}); this call asks "
+                         f"{call_text(config['factory'], saved)} ({source}); this call asks "
                          f"for {'; '.join(differ)}. Leave out the argument(s) to build the "
                          f"saved architecture, or pass weights=None for an untrained model.")
     return {**saved, **explicit}
@@ -291,15 +275,5 @@ def load_weights_into(model: keras.Model, weights: PathLike) -> keras.Model:
     try:
         model.load_weights(str(path))
     except ValueError as err:
-        found = weights_config(weights)
-        how = ""
-        if found:
-            source, config = found
-            call = _call_text(config["factory"], config.get("model") or {})
-            how = (f" They were saved from {call}"
-                   f" ({source}); build the model with those arguments, or use "
-                   f"geomae_tf.zoo.load.")
-        first = str(err).strip().splitlines()[0]
-        raise ValueError(f"`weights`={str(weights)!r} do not fit this model's architecture "
-                         f"(Keras: {first}).{how}") from None
+        raise mismatch_error(weights, err, weights_config(weights)) from None
     return model

@@ -93,6 +93,18 @@ def test_a_weights_file_with_its_json_beside_it_is_checked_too(tmp_path):
     assert zoo.atomic_autoencoder(weights=str(path), refine=False).get_config()["refine"] is False
 
 
+def test_an_entry_name_goes_through_the_zoo_which_the_models_do_not_import():
+    # the zoo resolves the entry to its file; a model factory takes a path only
+    z = np.full((1, 30), 0.5, "float32")
+    served = zoo.atomic_autoencoder(weights="atomic_spikes").decoder(z)
+    path = zoo.weights.entry_dir("atomic_spikes") / "atomic_spikes.weights.h5"
+    bare = bare_factory(k=10, d0=3, weights=str(path), refine=False)
+    np.testing.assert_array_equal(np.asarray(bare.decoder(z)), np.asarray(served))
+    with pytest.raises(ValueError, match=r"a path to a \.weights\.h5 file \(a zoo entry's "
+                                         r"name: geomae_tf\.zoo's factories\)"):
+        bare_factory(k=10, d0=3, weights="atomic_spikes")
+
+
 def test_a_missing_version_names_the_versions_that_exist():
     present = next(iter(zoo.entry_versions("disk_ae").values()))
     assert 99 not in present

@@ -11,6 +11,7 @@ from geomae_tf import validation
 from geomae_tf.layers.atomic_decoder import AtomicDecoder
 from geomae_tf.layers.upsample_conv2d import UpsampleConv2D
 from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
+from geomae_tf.models.saved_weights import load_weights_file
 
 if TYPE_CHECKING:
     from geomae_tf.types import PathLike
@@ -169,8 +170,9 @@ def atomic_autoencoder(k: int = 10, d0: int = 3, image_size: int = 64,
         split_penalty: float >= 0. Weight of the training term that prefers
             one atom per object to pieces of it (`AtomicDecoder`'s
             `split_penalty`; not in the paper). Defaults to 0 (eq. 3 alone).
-        weights: None, a zoo entry name (e.g. "atomic_spikes", "atomic_mnist";
-            it must match the architecture) or a path to `.weights.h5`.
+        weights: None or a path to `.weights.h5`; through `geomae_tf.zoo`, also a
+            zoo entry name (e.g. "atomic_spikes", "atomic_mnist"; it must match
+            the architecture).
         refine: None, bool or dict. The model's own refinement options, the
             default of `atoms(images)` and of the SavedModel's `atoms`
             signature (`AtomicRefinement`'s options; a zoo entry stores its
@@ -198,7 +200,5 @@ def atomic_autoencoder(k: int = 10, d0: int = 3, image_size: int = 64,
     model = AtomicAutoencoder(encoder, decoder, refine=refine, name=name)
     model.build((None, image_size, image_size, 1))
     if weights is not None:
-        from geomae_tf.zoo.weights import load_weights_into
-
-        load_weights_into(model, weights)
+        load_weights_file(model, weights)
     return model

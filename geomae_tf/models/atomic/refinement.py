@@ -33,7 +33,7 @@ Nothing here knows the true PSF: only the trained encoder and decoder.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from scipy import ndimage
@@ -43,10 +43,40 @@ from geomae_tf.layers.code_refinement import CodeRefinement
 from geomae_tf.models.atomic.inference import locate_atoms
 
 if TYPE_CHECKING:
-    from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
+    import keras
+
     from geomae_tf.types import ArrayLike
 
-def off_code(model: AtomicAutoencoder, steps: int = 300,
+
+class _AtomicModel(Protocol):
+    """What this module reads of an atomic autoencoder (`AtomicAutoencoder`,
+    whose `atoms` and `refine_codes` call this module): its k blocks of d0,
+    shared block g, decoder and encoder."""
+
+    block: keras.Model
+    decoder: keras.Model
+
+    @property
+    def k(self) -> int: ...
+
+    @property
+    def d0(self) -> int: ...
+
+    @property
+    def image_shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def latent_dim(self) -> int: ...
+
+    def encode(self, images: ArrayLike, batch_size: int = 256,
+               clip: bool = False) -> np.ndarray: ...
+
+    def atoms_from_codes(self, z: ArrayLike, batch_size: int = 256) -> np.ndarray: ...
+
+    def refiner(self, options: dict[str, Any] | None = None) -> keras.layers.Layer: ...
+
+
+def off_code(model: _AtomicModel, steps: int = 300,
              learning_rate: float = 0.05) -> np.ndarray:
     """A block code whose atom g(c) has (nearly) no energy: min ||g(c)||^2.
 
@@ -62,7 +92,7 @@ def off_code(model: AtomicAutoencoder, steps: int = 300,
     return np.asarray(cached, np.float32)
 
 
-def atom_bank(model: AtomicAutoencoder, images: ArrayLike,
+def atom_bank(model: _AtomicModel, images: ArrayLike,
               threshold: float = 0.25) -> dict[str, np.ndarray]:
     """Block codes of the active atoms the encoder finds in `images`, with
     their centres and amplitudes: the candidates of reseeding.
@@ -84,7 +114,7 @@ def _locate(model, z):
     return positions, amplitudes, atoms
 
 
-def prune(model: AtomicAutoencoder, z: ArrayLike, merge_distance: float = 1.5,
+def prune(model: _AtomicModel, z: ArrayLike, merge_distance: float = 1.5,
           threshold: float = 0.25) -> tuple[np.ndarray, list[list[int]], np.ndarray]:
     """Switches off inactive blocks and blocks that split a brighter atom.
 
@@ -110,7 +140,7 @@ def prune(model: AtomicAutoencoder, z: ArrayLike, merge_distance: float = 1.5,
     return blocks.reshape(n, k * d0), kept_all, atoms
 
 
-def reseed(model: AtomicAutoencoder, images: np.ndarray, z: ArrayLike, kept: list[list[int]],
+def reseed(model: _AtomicModel, images: np.ndarray, z: ArrayLike, kept: list[list[int]],
            atoms: np.ndarray, threshold: float = 0.25, gate: float = 2.0,
            bank: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, int]:
     """Gives free blocks the codes of the residual's unexplained peaks.
@@ -170,7 +200,7 @@ def _supports(atoms, threshold):
     return ndimage.binary_dilation(support, structure=np.ones((1, 1, 5, 5), bool))
 
 
-def merge(model: AtomicAutoencoder, z: ArrayLike, tolerance: float = 0.05, steps: int = 50,
+def merge(model: _AtomicModel, z: ArrayLike, tolerance: float = 0.05, steps: int = 50,
           learning_rate: float = 0.05, threshold: float = 0.25) -> tuple[np.ndarray, int]:
     """Merges pairs of touching active atoms that ONE block can draw.
 
@@ -231,7 +261,7 @@ def _squared_errors(model, codes, images):
     return np.sum(np.square(np.asarray(model.decoder(codes)) - images), axis=(1, 2, 3))
 
 
-def drop(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike, min_gain: float = 0.5,
+def drop(model: _AtomicModel, images: ArrayLike, z: ArrayLike, min_gain: float = 0.5,
          steps: int = 50, learning_rate: float = 0.05,
          threshold: float = 0.25) -> tuple[np.ndarray, int]:
     """Switches off, one at a time, the active atoms the others can stand in for.
@@ -307,7 +337,7 @@ def _live_mask(model, z):
     return np.broadcast_to(live, blocks.shape).reshape(len(z), -1).astype(np.float32)
 
 
-def refine_codes(model: AtomicAutoencoder, images: ArrayLike, z: ArrayLike | None = None,
+def refine_codes(model: _AtomicModel, images: ArrayLike, z: ArrayLike | None = None,
                  steps: int = 50, learning_rate: float = 0.05, rounds: int = 1,
                  merge_distance: float = 1.5, threshold: float = 0.25, gate: float = 2.0,
                  bank: dict[str, np.ndarray] | ArrayLike | None = None,

@@ -9,6 +9,7 @@ import keras
 from geomae_tf import validation
 from geomae_tf.layers.latent_distance_loss import LatentDistanceLoss
 from geomae_tf.models.autoencoder import Autoencoder
+from geomae_tf.models.saved_weights import load_weights_file
 
 if TYPE_CHECKING:
     from geomae_tf.types import PathLike
@@ -74,7 +75,8 @@ def disk_autoencoder(image_size: int = 64, latent_dim: int = 1,
             deviation for "denoising"). Must be 0 when `regularizer="none"`.
             Defaults to 0.
         regularizer_seed: int. Seed of the random neighbours or the noise.
-        weights: None, a zoo entry name or a path to `.weights.h5`.
+        weights: None or a path to `.weights.h5`; through `geomae_tf.zoo`, also a
+            zoo entry name.
         name: str. Name of the model.
 
     Returns:
@@ -141,9 +143,7 @@ def disk_autoencoder(image_size: int = 64, latent_dim: int = 1,
     model = Autoencoder(encoder, decoder, name=name)
     model.build((None, image_size, image_size, 1))
     if weights is not None:
-        from geomae_tf.zoo.weights import load_weights_into
-
-        load_weights_into(model, weights)
+        load_weights_file(model, weights)
     return model
 
 

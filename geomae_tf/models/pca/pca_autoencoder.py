@@ -29,6 +29,7 @@ from geomae_tf import validation
 from geomae_tf.layers.centred_latent import CentredLatent
 from geomae_tf.layers.covariance_loss import CovarianceLoss
 from geomae_tf.models.autoencoder import Autoencoder
+from geomae_tf.models.saved_weights import load_weights_file
 
 if TYPE_CHECKING:
     from geomae_tf.types import ArrayLike, PathLike, Tensor
@@ -306,7 +307,8 @@ def pca_autoencoder(latent_dim: int = 3, image_size: int = 64,
         momentum: float. Momentum of the centring moving statistics.
         output_activation: str. Activation of the decoder output. Defaults
             to "sigmoid" (train with binary cross-entropy, as the reference).
-        weights: None, a zoo entry name or a path to `.weights.h5`.
+        weights: None or a path to `.weights.h5`; through `geomae_tf.zoo`, also a
+            zoo entry name.
         name: str. Name of the model.
 
     Returns:
@@ -337,7 +339,5 @@ def pca_autoencoder(latent_dim: int = 3, image_size: int = 64,
     model = PCAAutoencoder(encoders, decoders, covariance_weight=lambda_cov, name=name)
     model.build((None, image_size, image_size, 1))
     if weights is not None:
-        from geomae_tf.zoo.weights import load_weights_into
-
-        load_weights_into(model, weights)
+        load_weights_file(model, weights)
     return model

@@ -10,6 +10,7 @@ from geomae_tf.models.autoencoder import Autoencoder
 from geomae_tf.models.pca.pca_autoencoder import (_check_depths, conv_decoder, conv_encoder,
                                                   default_decoder_depths,
                                                   default_encoder_depths)
+from geomae_tf.models.saved_weights import load_weights_file
 
 if TYPE_CHECKING:
     from geomae_tf.types import PathLike
@@ -68,7 +69,5 @@ def built(model: Autoencoder, image_size: int,
     """`model` built for `image_size` images, with `weights` (a path) loaded."""
     model.build((None, image_size, image_size, 1))
     if weights is not None:
-        from geomae_tf.zoo.weights import load_weights_into
-
-        load_weights_into(model, weights)
+        load_weights_file(model, weights)
     return model

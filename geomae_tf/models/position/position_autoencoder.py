@@ -11,6 +11,7 @@ from geomae_tf.models.autoencoder import Autoencoder
 from geomae_tf.models.position.position_layers import (ALPHA, PAPER_DEPTHS, POOLINGS,
                                                        check_depths, check_length,
                                                        decoder_layers, encoder_layers)
+from geomae_tf.models.saved_weights import load_weights_file
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,7 +71,8 @@ def position_autoencoder(n: int = 64, depths: tuple[int, ...] | list[int] = PAPE
         pooling: "strided" or "max" (the encoder's subsampling).
         alpha: float. Leaky ReLU slope. Defaults to 0.2.
         upsampling: "nearest" or "zeros" (the decoder's upsampling).
-        weights: None, a zoo entry name or a path to `.weights.h5`.
+        weights: None or a path to `.weights.h5`; through `geomae_tf.zoo`, also a
+            zoo entry name.
         name: str. Model name.
 
     Returns:
@@ -97,7 +99,5 @@ def position_autoencoder(n: int = 64, depths: tuple[int, ...] | list[int] = PAPE
     model = PositionAutoencoder(encoder, decoder, name=name)
     model.build((None, n, 1))
     if weights is not None:
-        from geomae_tf.zoo.weights import load_weights_into
-
-        load_weights_into(model, weights)
+        load_weights_file(model, weights)
     return model

@@ -10,6 +10,7 @@ from geomae_tf import validation
 from geomae_tf.models.position.position_layers import (ALPHA, PAPER_DEPTHS, UPSAMPLINGS,
                                                        check_depths, check_length,
                                                        decoder_layers)
+from geomae_tf.models.saved_weights import load_weights_file
 
 if TYPE_CHECKING:
     from geomae_tf.types import PathLike
@@ -43,7 +44,8 @@ def position_decoder(n: int = 64, depths: tuple[int, ...] | list[int] = PAPER_DE
             [-1, 1] with a fixed `Rescaling` before the first layer, so the
             input is in sample units and the weights stay O(1). Defaults to
             True.
-        weights: None, a zoo entry name or a path to `.weights.h5`.
+        weights: None or a path to `.weights.h5`; through `geomae_tf.zoo`, also a
+            zoo entry name.
         name: str. Model name.
 
     Returns:
@@ -72,7 +74,5 @@ def position_decoder(n: int = 64, depths: tuple[int, ...] | list[int] = PAPER_DE
     signals = keras.layers.Identity(name="signals")(x)
     model = keras.Model(position, signals, name=name)
     if weights is not None:
-        from geomae_tf.zoo.weights import load_weights_into
-
-        load_weights_into(model, weights)
+        load_weights_file(model, weights)
     return model

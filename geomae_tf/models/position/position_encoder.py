@@ -10,6 +10,7 @@ from geomae_tf import validation
 from geomae_tf.models.position.position_autoencoder import position_autoencoder
 from geomae_tf.models.position.position_layers import (ALPHA, POOLINGS, check_length,
                                                        encoder_layers)
+from geomae_tf.models.saved_weights import load_weights_file
 
 if TYPE_CHECKING:
     from geomae_tf.types import PathLike
@@ -52,7 +53,8 @@ def position_encoder(n: int = 64, supervised: bool = True, use_bias: bool = True
             the model still returns the position a in sample units. This
             orientation is what makes training reliable (see
             zoo/position_encoder_1d.toml). Defaults to 0.
-        weights: None, a zoo entry name or a path to `.weights.h5`.
+        weights: None or a path to `.weights.h5`; through `geomae_tf.zoo`, also a
+            zoo entry name.
         name: str or None. Model name; None gives "position_encoder" (or
             "position_autoencoder").
 
@@ -89,7 +91,5 @@ def position_encoder(n: int = 64, supervised: bool = True, use_bias: bool = True
     position = keras.layers.Flatten(name="position")(x)
     model = keras.Model(signals, position, name=name or "position_encoder")
     if weights is not None:
-        from geomae_tf.zoo.weights import load_weights_into
-
-        load_weights_into(model, weights)
+        load_weights_file(model, weights)
     return model
