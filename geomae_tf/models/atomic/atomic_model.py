@@ -172,9 +172,9 @@ class AtomicAutoencoder(Autoencoder):
             refine: None, bool or dict. None: the model's own options; True:
                 the same, or the refinement's defaults for a model whose
                 own answer is the encoder's; False: the encoder's code; a
-                dict: these options (`AtomicRefinement`'s, and `merge_tolerance`
-                and `min_gain` of `refinement.refine_codes`, which run in
-                Python under TensorFlow).
+                dict: these options (`AtomicRefinement`'s, merging and
+                dropping included; `bank` and `batch_size` of
+                `refinement.refine_codes` run in Python under TensorFlow).
 
         Example:
         >>> ae = geomae_tf.zoo.load("atomic_spikes_refined")
@@ -203,7 +203,7 @@ class AtomicAutoencoder(Autoencoder):
 
 #: Options of `refinement.refine_codes` that the graph refinement does not
 #: take: with one of them set, `atoms` refines in Python (TensorFlow only).
-PYTHON_OPTIONS = ("merge_tolerance", "min_gain", "bank", "batch_size")
+PYTHON_OPTIONS = ("bank", "batch_size")
 
 
 def _check_refine(refine):
