@@ -18,7 +18,16 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from geomae_tf import __version__
+import keras
+
+from geomae_tf import __version__, entry_navigation, logs, zoo
+from geomae_tf.analysis import cards, docs_figures, report
+from geomae_tf.export import export_saved_model
+from geomae_tf.export.saved_model import export_entry, write_models_config
+from geomae_tf.training import trainer
+from geomae_tf.training.recipe import RecipeError, load_recipe
+from geomae_tf.training.run_lock import RunFolderLocked
+from geomae_tf.training.trainer import ExportError, published_versions
 
 
 class UsageError(Exception):
@@ -26,8 +35,6 @@ class UsageError(Exception):
 
 
 def _entries(args_entries):
-    from geomae_tf import zoo
-
     for entry in args_entries:
         if entry not in zoo.ENTRIES:
             recipe = Path("zoo") / f"{entry}.toml"
@@ -39,9 +46,6 @@ def _entries(args_entries):
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from geomae_tf.training import trainer
-    from geomae_tf.training.recipe import load_recipe
-
     options = dict(saved_models=args.saved_models, export=not args.no_export,
                    evaluate=not args.no_evaluate, epochs=args.epochs)
     if args.publish:  # every refusal comes before the first recipe trains
@@ -116,8 +120,6 @@ def _interrupted_note(args):
     """What an interrupted command kept, and how to go on (one line)."""
     if args.command != "train":
         return "Finished steps are kept; nothing half-written was published."
-    from geomae_tf.training.recipe import RecipeError, load_recipe
-
     folders = []
     for recipe in args.recipes:
         try:
@@ -139,9 +141,6 @@ def _processes(args):
 def _train_summary(results):
     """A training run's results as a few readable lines: time, final loss, then the
     held-out metrics, with the entry's claims (presets `checks`) first."""
-    from geomae_tf import zoo
-    from geomae_tf.analysis import report
-
     entry = results["entry"]
     lines = [f"{entry}: trained {results['epochs']} epoch(s) in "
              f"{results['train_seconds'] / 60:.1f} min"
@@ -163,9 +162,6 @@ def _train_summary(results):
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from geomae_tf import zoo
-    from geomae_tf.export.saved_model import export_entry, write_models_config
-
     if args.refresh_config:
         print(f"{args.saved_models}/models.config lists "
               f"{write_models_config(args.saved_models, args.serve_root)}")
@@ -202,11 +198,6 @@ def _export_model(args):
     if model_path.suffix != ".keras" or not model_path.is_file():
         raise UsageError(f"--model must be an existing .keras file (keras.Model.save). "
                          f"Received: --model={args.model}")
-    import keras
-
-    import geomae_tf  # noqa: F401  (registers the package's layers and models)
-    from geomae_tf.export import export_saved_model
-
     if args.version is not None and (Path(args.out) / str(args.version)).exists() \
             and not args.force:
         raise UsageError(f"{args.out}/{args.version} exists: geomae export never overwrites "
@@ -228,8 +219,6 @@ def _export_model(args):
 def _export_target(entry, args):
     """(version, published versions) of `geomae export ENTRY`: it must be named
     (`--version`), and an existing one is replaced only with --force."""
-    from geomae_tf.training.trainer import published_versions
-
     latest = published_versions(args.saved_models, entry)
     if args.version is None:
         raise UsageError(
@@ -245,8 +234,6 @@ def _export_target(entry, args):
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from geomae_tf.analysis import cards, report
-
     if args.cards:
         # the cards report the recorded results (zoo/<entry>.results.json): no evaluation
         paths = cards.write_cards(None if args.cards is True else args.cards)
@@ -264,12 +251,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_figures(args: argparse.Namespace) -> None:
-    from geomae_tf.analysis import report
-
     if args.docs:
         # the README's and the cards' PNGs (docs/figures/), from the trained entries
-        from geomae_tf.analysis import docs_figures
-
         if args.entries:
             raise UsageError(f"--docs draws every figure of docs/figures, without "
                              f"entries. Received: entries={args.entries}")
@@ -282,8 +265,6 @@ def cmd_figures(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from geomae_tf.analysis import report
-
     out = Path(args.out)
     entries = _entries([])
     if not entries:
@@ -305,6 +286,10 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> None:
+    # keras_tuner and the chief/worker gRPC service: the one import that costs (1.4-1.8 s
+    # after `import geomae_tf`, measured on 2 busy cores; cli's other imports take under
+    # 0.5 s together beyond the recipe's, which every command needs): `geomae tune` alone
+    # pays it
     from geomae_tf.training import tuning
 
     try:
@@ -357,8 +342,6 @@ def _reference(text):
 
 
 def cmd_navigate(args: argparse.Namespace) -> None:
-    from geomae_tf import entry_navigation
-
     entry = _entries([args.entry])[0]
     result = entry_navigation.navigate_entry(
         entry, out_dir=args.out, n_codes=args.n_codes, recipe=args.recipe,
@@ -540,13 +523,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from geomae_tf import logs
-
     logs.quiet_tensorflow()  # TensorFlow's start-up notes held back, real warnings kept
-    from geomae_tf.training.recipe import RecipeError
-    from geomae_tf.training.run_lock import RunFolderLocked
-    from geomae_tf.training.trainer import ExportError
-
     try:
         with _keyboard_interrupts():
             args.func(args)
