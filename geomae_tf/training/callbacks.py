@@ -74,9 +74,9 @@ class RunParts(keras.callbacks.Callback):
 
     Example:
     >>> parts = RunParts("runs/pca_ae/parts.json", stage=2)
-    >>> model.fit(data, epochs=30, callbacks=[backup, parts])
-    >>> parts.parts[-1]["stage"], parts.parts[-1]["last_epoch"]
-    (2, 30)
+    >>> history = model.fit(data, epochs=30, callbacks=[backup, parts])
+    >>> parts_epochs(parts.parts)   # with stage 1's 30 epochs, recorded before
+    60
     """
 
     def __init__(self, filepath: PathLike, stage: int | str | None = None) -> None:

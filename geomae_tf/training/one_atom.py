@@ -51,12 +51,13 @@ from typing import TYPE_CHECKING, Any
 import keras
 import tensorflow as tf
 
-from geomae_tf import io, validation
+from geomae_tf import datasets, io, validation, zoo
+from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
+from geomae_tf.training import fitting
 from geomae_tf.training.callbacks import parts_epochs
 
 if TYPE_CHECKING:
-    from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
-    from geomae_tf.training.recipe import Recipe
+    from geomae_tf.training.recipe_types import Recipe
     from geomae_tf.types import PathLike
 
 #: `[training.one_atom]` keys and their defaults.
@@ -132,10 +133,6 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
     times go to `one_atom.json` in the run folder. `epochs` overrides stage
     3's epochs only.
     """
-    from geomae_tf import datasets, zoo
-    from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
-    from geomae_tf.training import trainer
-
     if not isinstance(model, AtomicAutoencoder):
         raise TypeError(f"trainer = \"one_atom_first\" trains an atomic autoencoder (factory "
                         f"atomic_autoencoder). Received: a {type(model).__name__}")
@@ -194,7 +191,7 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
     if verbose:
         print(f"stage 3 (joint): the recipe's model.fit, k = {model.k}")
     started = time.time()
-    history = trainer.fit(model, recipe, run_dir, verbose=verbose, epochs=epochs)
+    history = fitting.fit(model, recipe, run_dir, verbose=verbose, epochs=epochs)
     losses = history.history.get("loss") or [float("nan")]
     # what `geomae train` records: every stage, those of an earlier run included,
     # and the joint stage's every part (`history.parts`, resumed from its backup)
@@ -234,9 +231,7 @@ def _fit_steps(model, data, steps, verbose):
 
 
 def _check(losses, stage, recipe):
-    from geomae_tf.training.trainer import TrainingDivergedError
-
     if not losses or not all(math.isfinite(v) for v in losses):
-        raise TrainingDivergedError(
+        raise fitting.TrainingDivergedError(
             f"{stage} of {recipe.path} gave a non-finite loss; nothing was saved. Lower "
             f"[training.one_atom] learning_rate and run again.")

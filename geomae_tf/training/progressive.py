@@ -14,8 +14,7 @@ Two entry points:
   function (any `PCAAutoencoder`, any `(x, y)` dataset).
 - `fit_recipe(model, recipe, run_dir, verbose, epochs)`: what
   `geomae train` calls for a recipe with `[training] trainer = "progressive"`
-  (register it as `TRAINERS["progressive"] =
-  "geomae_tf.training.progressive:fit_recipe"`). `epochs` is per stage; a
+  (`geomae_tf.training.registry.TRAINERS["progressive"]`). `epochs` is per stage; a
   run interrupted during stage k resumes there (stages already finished are
   skipped, the current one restores its last completed epoch).
 """
@@ -31,14 +30,15 @@ from typing import TYPE_CHECKING, Any
 import keras
 import numpy as np
 
-from geomae_tf import io, validation
-from geomae_tf.models.pca.pca_autoencoder import PCAAutoencoder
+from geomae_tf import datasets, io, validation
+from geomae_tf.models.pca.pca_autoencoder import PCAAutoencoder, pca_autoencoder
+from geomae_tf.training import callbacks as gcallbacks
 
 if TYPE_CHECKING:
     import keras_tuner
     import tensorflow as tf
 
-    from geomae_tf.training.recipe import Recipe
+    from geomae_tf.training.recipe_types import Recipe
     from geomae_tf.types import ArrayLike, PathLike
 
 LOSSES = {"bce": keras.losses.BinaryCrossentropy, "mse": keras.losses.MeanSquaredError}
@@ -56,8 +56,6 @@ def _make_model(model_or_factory_args):
     if isinstance(model_or_factory_args, PCAAutoencoder):
         return model_or_factory_args
     if isinstance(model_or_factory_args, dict):
-        from geomae_tf.models.pca.pca_autoencoder import pca_autoencoder
-
         return pca_autoencoder(**model_or_factory_args)
     raise TypeError("`model` must be a PCAAutoencoder or a dict of `pca_autoencoder` "
                     f"arguments. Received: {type(model_or_factory_args).__name__}")
@@ -278,9 +276,6 @@ def fit_recipe(model: PCAAutoencoder, recipe: Recipe, run_dir: PathLike,
     Returns:
         A `History` with every stage's epochs (and a `stage` column).
     """
-    from geomae_tf import datasets
-    from geomae_tf.training import callbacks as gcallbacks
-
     training = recipe.training
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -395,8 +390,6 @@ def pca_hypermodel(model_kwargs: Mapping[str, Any] | None = None,
     ``tuner.search(dataset)``.
     """
     import keras_tuner as kt
-
-    from geomae_tf.models.pca.pca_autoencoder import pca_autoencoder
 
     model_kwargs = dict(model_kwargs or {})
     if "lambda_cov" in model_kwargs:

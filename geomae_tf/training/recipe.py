@@ -29,14 +29,16 @@ A recipe trains on the user's own images with `[data] dataset = "images"`,
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import math
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geomae_tf import validation
+from geomae_tf import analysis, datasets, validation, zoo
+from geomae_tf.training import evaluation
+from geomae_tf.training.recipe_types import Recipe, RecipeError
+from geomae_tf.training.registry import TRAINERS
 
 if TYPE_CHECKING:
     from geomae_tf.types import PathLike
@@ -58,11 +60,12 @@ TRAINING_DEFAULTS = {
     "refined": None,
     "one_atom": None,
 }
-#: `init`: None, or a zoo entry name or `.weights.h5` path whose weights the
-#: model starts from (fine-tuning). `refined`: the options of the "refined"
-#: trainer (`[training.refined]`, see `geomae_tf.training.refined`). `one_atom`:
-#: those of the "one_atom_first" trainer (`[training.one_atom]`, see
-#: `geomae_tf.training.one_atom`).
+#: `trainer`: one of `geomae_tf.training.registry.TRAINERS`. `init`: None, or a
+#: zoo entry name or `.weights.h5` path whose weights the model starts from
+#: (fine-tuning). `refined`: the options of the "refined" trainer
+#: (`[training.refined]`, see `geomae_tf.training.refined`). `one_atom`: those
+#: of the "one_atom_first" trainer (`[training.one_atom]`, see
+#: `geomae_tf.training.one_atom`): each trainer's `options_key` in the registry.
 #: Learning-rate schedules: "constant", or "cosine" (keras.optimizers.schedules.
 #: CosineDecay: to 1% of the rate over the whole run; with the progressive
 #: trainer, to 5% within each stage, each stage having its own optimizer).
@@ -98,38 +101,6 @@ TUNE_DEFAULTS = {
     "test_n_samples": 1024,
     "max_gap": None,
 }
-
-
-class RecipeError(ValueError):
-    """A recipe that cannot be used, with the file and key it concerns."""
-
-
-@dataclasses.dataclass
-class Recipe:
-    """A parsed and checked recipe."""
-
-    path: Path
-    entry: str
-    factory: str
-    description: str
-    paper: str
-    model: dict
-    data: dict
-    training: dict
-    evaluation: dict
-    export: dict
-    tune: dict = dataclasses.field(default_factory=dict)
-
-    @property
-    def dataset(self) -> str | None:
-        return self.data.get("dataset")
-
-    def data_kwargs(self) -> dict[str, Any]:
-        """Arguments of the dataset's `training_dataset` (without `dataset`)."""
-        kwargs = {k: v for k, v in self.data.items() if k != "dataset"}
-        kwargs.setdefault("batch_size", self.training["batch_size"])
-        kwargs.setdefault("seed", self.training["seed"])
-        return kwargs
 
 
 def _check_keys(path, section, given, allowed):
@@ -285,26 +256,33 @@ def _check_arguments(path, section, fn, values, skip=()):
             raise RecipeError(f"{path}: {err}") from None
 
 
-def _check_evaluation(recipe):
-    """The trainer's name, and the `[evaluation]` table checked against the
-    evaluator the run will use (its keys and the types of its values), before
-    anything trains."""
-    from geomae_tf import analysis
-    from geomae_tf.training import trainer  # late: the trainer imports this module
+def _check_trainer(training):
+    """The `[training] trainer` name, checked against the trainer registry, and
+    the options table of each trainer (`[training.refined]`, ...) checked by
+    its trainer's `check_options`, refused under another trainer."""
+    name = training["trainer"]
+    if not isinstance(name, str) or name not in TRAINERS:
+        raise ValueError(f"[training] trainer must be one of {sorted(TRAINERS)}. "
+                         f"Received: trainer={name!r}")
+    for trainer in TRAINERS.values():
+        if trainer.options_key is None or training[trainer.options_key] is None:
+            continue
+        if name != trainer.name:
+            raise ValueError(f"[training.{trainer.options_key}] needs trainer = "
+                             f"\"{trainer.name}\". Received: trainer={name!r}")
+        trainer.check_options(training[trainer.options_key])
 
-    trainer_name = recipe.training["trainer"]
-    if not isinstance(trainer_name, str) or (trainer_name != "fit"
-                                             and trainer_name not in trainer.TRAINERS):
-        raise RecipeError(f"{recipe.path}: [training] trainer must be one of "
-                          f"{['fit'] + sorted(trainer.TRAINERS)}. Received: "
-                          f"trainer={trainer_name!r}")
+
+def _check_evaluation(recipe):
+    """The `[evaluation]` table checked against the evaluator the run will use
+    (its keys and the types of its values), before anything trains."""
     family = recipe.evaluation.get("family")
     if family is not None and (not isinstance(family, str)
                                or family not in analysis.EVALUATORS):
         raise RecipeError(f"{recipe.path}: [evaluation] family must be one of "
                           f"{sorted(analysis.EVALUATORS)}. Received: family={family!r}")
-    evaluate_fn = trainer.evaluator_of(recipe)
-    kwargs = trainer.evaluation_kwargs(recipe, evaluate_fn)  # unknown keys
+    evaluate_fn = evaluation.evaluator_of(recipe)
+    kwargs = evaluation.evaluation_kwargs(recipe, evaluate_fn)  # unknown keys
     _check_arguments(recipe.path, "evaluation", evaluate_fn, kwargs)
 
 
@@ -331,10 +309,8 @@ def load_recipe(path: PathLike) -> Recipe:
 
     Raises:
         FileNotFoundError: `path` does not exist.
-        RecipeError: unknown keys, unknown factory or dataset, bad values.
+        RecipeError: unknown keys, unknown factory, dataset or trainer, bad values.
     """
-    from geomae_tf import datasets, zoo  # late: the registries import models
-
     path = Path(path)
     if path.suffix != ".toml":
         raise RecipeError(f"`recipe` must be a .toml file such as zoo/disk_ae.toml. "
@@ -355,6 +331,7 @@ def load_recipe(path: PathLike) -> Recipe:
         if not isinstance(raw.get(key), str):
             raise RecipeError(f"{path}: `{key}` must be a string. Received: "
                               f"{key}={raw.get(key)!r}")
+    raw = zoo.with_preset(raw)  # a zoo entry's description, paper, evaluation options
     factory = raw["factory"]
     if factory not in zoo.FACTORIES:
         raise RecipeError(f"{path}: `factory` must be one of {sorted(zoo.FACTORIES)}. "
@@ -381,6 +358,7 @@ def load_recipe(path: PathLike) -> Recipe:
     _check_keys(path, "training", given, TRAINING_DEFAULTS)
     training.update(given)
     try:
+        _check_trainer(training)
         _check_epochs(training)
         validation.check_int("training.batch_size", training["batch_size"], minimum=1)
         validation.check_int("training.seed", training["seed"], minimum=0)
@@ -399,20 +377,6 @@ def load_recipe(path: PathLike) -> Recipe:
         if training["init"] is not None and not isinstance(training["init"], str):
             raise ValueError(f"`training.init` must be a zoo entry name or a .weights.h5 "
                              f"path to start from. Received: init={training['init']!r}")
-        if training["refined"] is not None:
-            if training["trainer"] != "refined":
-                raise ValueError(f"[training.refined] needs trainer = \"refined\". Received: "
-                                 f"trainer={training['trainer']!r}")
-            from geomae_tf.training.refined import check_options
-
-            check_options(training["refined"])
-        if training["one_atom"] is not None:
-            if training["trainer"] != "one_atom_first":
-                raise ValueError(f"[training.one_atom] needs trainer = \"one_atom_first\". "
-                                 f"Received: trainer={training['trainer']!r}")
-            from geomae_tf.training.one_atom import check_options as check_one_atom
-
-            check_one_atom(training["one_atom"])
         validation.check_choice("training.dtype_policy", training["dtype_policy"],
                                 set(DTYPE_POLICIES))
         if training["dtype_policy"] != "float32" and training["trainer"] != "fit":

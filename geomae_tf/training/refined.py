@@ -50,7 +50,7 @@ from geomae_tf.training.callbacks import RunParts
 
 if TYPE_CHECKING:
     from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
-    from geomae_tf.training.recipe import Recipe
+    from geomae_tf.training.recipe_types import Recipe
     from geomae_tf.types import ArrayLike, PathLike
 
 #: `[training.refined]` keys and their defaults.

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,55 +41,22 @@ import tensorflow as tf
 from geomae_tf import analysis, datasets, io, validation, zoo
 from geomae_tf.training import callbacks as gcallbacks
 from geomae_tf.training import distribute, run_lock
-from geomae_tf.training.recipe import RecipeError, load_recipe
+# The trainers' shared pieces live in the modules below; they read as this
+# module's names too (`trainer.fit`, `trainer.evaluator_of`, ...).
+from geomae_tf.training.evaluation import (evaluation_kwargs, evaluator_of, family_of,
+                                           user_data)
+from geomae_tf.training.fitting import (TrainingDivergedError, fit, learning_rate,
+                                        run_learning_rate, training_data, validation_data)
+from geomae_tf.training.recipe import load_recipe
+from geomae_tf.training.recipe_types import RecipeError
+from geomae_tf.training.registry import TRAINERS
 
 if TYPE_CHECKING:
-    from geomae_tf.training.recipe import Recipe
+    from geomae_tf.training.recipe_types import Recipe
     from geomae_tf.types import PathLike
-
-#: Trainers other than plain `model.fit`, as "module:function" (see analysis.resolve).
-TRAINERS = {
-    "one_atom_first": "geomae_tf.training.one_atom:fit_recipe",
-    "progressive": "geomae_tf.training.progressive:fit_recipe",
-    "refined": "geomae_tf.training.refined:fit_recipe",
-}
-
-
-class TrainingDivergedError(RuntimeError):
-    """Training produced NaN or infinite values; nothing was exported."""
-
 
 class PublishError(ValueError):
     """A run that may not be published, or a version that publishing would overwrite."""
-
-
-def family_of(recipe: Recipe) -> str | None:
-    """The family of a recipe's entry (which evaluator and figures apply), or
-    None for an entry outside the zoo that names none."""
-    if recipe.evaluation.get("family"):
-        return recipe.evaluation["family"]
-    if recipe.entry in zoo.ENTRIES:
-        return zoo.ENTRIES[recipe.entry]["family"]
-    return None
-
-
-def user_data(recipe: Recipe) -> bool:
-    """True when the recipe trains on data without ground truth (a dataset
-    with a validation split, such as the user's own images)."""
-    return hasattr(datasets.DATASETS[recipe.dataset], "validation_images")
-
-
-def evaluator_of(recipe: Recipe) -> Callable[..., dict[str, Any]]:
-    """The function that evaluates a run of `recipe`: its family's (measured
-    on fresh synthetic data with ground truth), or, on the user's own data or
-    for an entry with no family, `analysis.reconstruction.evaluate` (MSE and
-    PSNR on held-out images)."""
-    family = family_of(recipe)
-    if family is None or user_data(recipe):
-        from geomae_tf.analysis import reconstruction
-
-        return reconstruction.evaluate
-    return analysis.resolve(analysis.EVALUATORS, family)
 
 
 #: Held-out images drawn (seed + 1) for the reconstruction metrics of a
@@ -114,22 +81,6 @@ def held_out_images(recipe: Recipe) -> np.ndarray:
         if n >= N_HELD_OUT:
             break
     return np.concatenate(batches)[:N_HELD_OUT]
-
-
-def training_data(recipe: Recipe) -> tf.data.Dataset:
-    """The recipe's training pipeline (built, so its data is checked now)."""
-    return datasets.DATASETS[recipe.dataset].training_dataset(**recipe.data_kwargs())
-
-
-def validation_data(recipe: Recipe) -> tf.data.Dataset | None:
-    """The validation pipeline for `model.fit`, when the dataset has a
-    validation split (the user's images), else None."""
-    fn = datasets.DATASETS[recipe.dataset].training_dataset
-    params = inspect.signature(fn).parameters
-    if "subset" not in params:
-        return None
-    split = recipe.data.get("validation_split", params["validation_split"].default)
-    return fn(**recipe.data_kwargs(), subset="validation") if split > 0 else None
 
 
 def check_image_shape(model: keras.Model, data: tf.data.Dataset, recipe: Recipe) -> None:
@@ -258,100 +209,6 @@ def as_float32(model: keras.Model, recipe: Recipe) -> keras.Model:
     copy = build_model(recipe, "float32")
     copy.set_weights(model.get_weights())
     return copy
-
-
-def evaluation_kwargs(recipe: Recipe, evaluate_fn: Callable[..., Any]) -> dict[str, Any]:
-    """The recipe's [evaluation] arguments, checked against `evaluate_fn`."""
-    kwargs = {k: v for k, v in recipe.evaluation.items() if k != "family"}
-    allowed = set(inspect.signature(evaluate_fn).parameters) - {"model", "images"}
-    unknown = sorted(set(kwargs) - allowed)
-    if unknown:
-        raise RecipeError(f"{recipe.path}: unknown key(s) {unknown} in [evaluation]. "
-                          f"Allowed keys: {sorted(allowed | {'family'})}")
-    return kwargs
-
-
-def _loss(name):
-    return {"mse": keras.losses.MeanSquaredError(),
-            "bce": keras.losses.BinaryCrossentropy()}[name]
-
-
-def learning_rate(training: Mapping[str, Any], steps_per_epoch: int,
-                  epochs: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
-    """The optimizer's learning rate (a float or a schedule) for a recipe's
-    [training] section; `steps_per_epoch * epochs` is the length of the run."""
-    rate = training["learning_rate"]
-    if training.get("lr_schedule", "constant") == "cosine":
-        return keras.optimizers.schedules.CosineDecay(
-            rate, decay_steps=max(1, int(steps_per_epoch) * int(epochs)), alpha=0.01)
-    return rate
-
-
-def _steps_per_epoch(data, training):
-    if training["steps_per_epoch"] is not None:
-        return training["steps_per_epoch"]
-    cardinality = int(data.cardinality())
-    if cardinality < 1:
-        raise RecipeError("[training] lr_schedule = \"cosine\" needs the run's length: "
-                          "set [training] steps_per_epoch")
-    return cardinality
-
-
-def run_learning_rate(training: Mapping[str, Any], data: tf.data.Dataset,
-                      epochs: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
-    """The learning rate of a run of `epochs` over `data` under a recipe's
-    [training] section: its constant rate, or its schedule over the run's
-    length (`steps_per_epoch`, else the cardinality of `data`). Used by
-    `fit` and by every trial of `geomae tune`, so that lambda is tuned under
-    the schedule the entry is trained with."""
-    if training.get("lr_schedule", "constant") == "constant":
-        return training["learning_rate"]
-    return learning_rate(training, _steps_per_epoch(data, training), epochs)
-
-
-def fit(model: keras.Model, recipe: Recipe, run_dir: PathLike, verbose: str | int = "auto",
-        epochs: int | None = None, data: tf.data.Dataset | None = None,
-        chief: bool = True) -> keras.callbacks.History:
-    """Trains `model` with `model.fit` as the recipe says; returns the History.
-
-    `data` is the recipe's training pipeline when already built; a dataset
-    with a validation split (the user's images) also gives `val_loss`.
-    Only the `chief` (process 0 of a multi-process run) writes the history,
-    logs, last weights and `parts.json` (the parts of a run interrupted and
-    resumed: `callbacks.RunParts`, also as `history.parts`); every process
-    keeps its own backup in `run_dir`.
-    """
-    training = recipe.training
-    data = training_data(recipe) if data is None else data
-    epochs = epochs or training["epochs"]
-    rate = run_learning_rate(training, data, epochs)
-    model.compile(optimizer=keras.optimizers.Adam(rate, beta_1=training["beta_1"]),
-                  loss=_loss(training["loss"]))
-    run_dir = Path(run_dir)
-    parts = gcallbacks.RunParts(run_dir / "parts.json")
-    # The record of parts before the backup: a kill between the two redoes the
-    # epoch, so the parts of a resumed run never leave a gap.
-    callbacks = ([parts] if chief else []) + [
-        gcallbacks.AtomicBackupAndRestore(str(run_dir / "backup")),
-        keras.callbacks.TerminateOnNaN(),
-    ] + ([
-        gcallbacks.AtomicWeightsCheckpoint(run_dir / "last.weights.h5"),
-        keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
-        keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")),
-    ] if chief else [])
-    validation = validation_data(recipe)
-    if distribute.process_count() > 1:  # every process takes as many equal batches
-        batch_size = recipe.data_kwargs()["batch_size"]
-        data = data.rebatch(batch_size, drop_remainder=True)
-        if validation is not None:
-            validation = validation.rebatch(batch_size, drop_remainder=True)
-    history = model.fit(data, epochs=epochs, validation_data=validation,
-                        steps_per_epoch=training["steps_per_epoch"], callbacks=callbacks,
-                        shuffle=False,
-                        verbose=verbose)
-    history.parts = parts.parts if chief else []  # every part of a resumed run
-    history.resumed = gcallbacks.parts_resumed(history.parts)
-    return history
 
 
 def _check_finite(model, history, recipe):
@@ -576,11 +433,8 @@ def check_run(recipe_path: PathLike, evaluate: bool = True,
     >>> check_run("zoo/disk_ae.toml")["parameters"]
     1412
     """
-    recipe = load_recipe(recipe_path)
+    recipe = load_recipe(recipe_path)   # the trainer's name and options too
     trainer = recipe.training["trainer"]
-    if trainer != "fit" and trainer not in TRAINERS:
-        raise RecipeError(f"{recipe.path}: [training] trainer must be one of "
-                          f"{['fit'] + sorted(TRAINERS)}. Received: trainer={trainer!r}")
     evaluate_fn = evaluator_of(recipe) if evaluate else None
     if evaluate:
         evaluation_kwargs(recipe, evaluate_fn)
@@ -614,10 +468,13 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
     Everything goes to the run folder `<out_dir>/<entry>/`: `results.json`
     and the SavedModel export `saved_models/<entry>/1/`. Nothing under
     `saved_models` nor `<recipe>.results.json` changes unless `publish`.
-    A run interrupted and started again resumes from the folder's backup;
-    its `results.json` counts every part: `epochs` (all of them),
-    `train_seconds` (the sum), `parts` (each part's epochs and seconds),
-    `resumed`, and this part's `evaluate_seconds` and `export_seconds`.
+    A run interrupted and started again resumes from the folder's backup
+    (or, with a staged trainer, after its finished stages or rounds); its
+    `results.json` counts every part, whatever the trainer: `epochs` (all
+    of them), `train_seconds` (the sum), `parts` (each part's epochs and
+    seconds, with its `stage` where the trainer has stages, as `parts.json`
+    keeps them), `resumed`, and this part's `evaluate_seconds` and
+    `export_seconds`.
 
     Args:
         recipe_path: path of a `.toml` recipe (e.g. "zoo/disk_ae.toml").
@@ -697,15 +554,12 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
         check_image_shape(model, data, recipe)
     started = time.time()
     with distribute.scope(parallel):
-        if trainer == "fit":
+        if trainer == "fit":   # one folder per process, the data already read
             history = fit(model, recipe, own_dir, verbose=verbose if chief else 0,
                           epochs=epochs, data=data, chief=chief)
-        elif trainer in TRAINERS:
-            history = analysis.resolve(TRAINERS, trainer)(model, recipe, run_dir,
-                                                          verbose=verbose, epochs=epochs)
-        else:
-            raise RecipeError(f"{recipe.path}: [training] trainer must be one of "
-                              f"{['fit'] + sorted(TRAINERS)}. Received: trainer={trainer!r}")
+        else:   # the recipe checked the name against the registry when it loaded
+            history = TRAINERS[trainer].fit(model, recipe, run_dir, verbose=verbose,
+                                            epochs=epochs)
     wall = time.time() - started
     _check_finite(model, history, recipe)
     if parallel is not None:  # evaluated and exported as a one-device float32 copy

@@ -197,3 +197,31 @@ def test_bad_dtype_policies_are_named(tmp_path):
                                             "trainer = \"progressive\""))
     with pytest.raises(RecipeError, match=r"needs trainer = \"fit\""):
         load_recipe(bad)
+
+
+def test_a_misspelt_trainer_is_refused_when_the_recipe_loads(tmp_path):
+    """The recipe checks `[training] trainer` against the trainer registry:
+    the error names the file, the section, the key, every trainer and what
+    came, before any model is built."""
+    from geomae_tf.training.registry import TRAINERS
+
+    path = write_tiny(tmp_path / "r.toml")
+    path.write_text(path.read_text().replace("[training]\n",
+                                             "[training]\ntrainer = \"progresive\"\n"))
+    with pytest.raises(RecipeError) as refused:
+        load_recipe(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path}: [training] trainer must be one of ")
+    assert str(sorted(TRAINERS)) in message and "Received: trainer='progresive'" in message
+    # one mechanism: every trainer is an object with its own fit, and its options
+    # table, where it has one, is checked by its own check_options
+    assert sorted(TRAINERS) == ["fit", "one_atom_first", "progressive", "refined"]
+    assert all(callable(trainer.fit) and trainer.name == name
+               for name, trainer in TRAINERS.items())
+    assert {name: trainer.options_key for name, trainer in TRAINERS.items()
+            if trainer.options_key} == {"one_atom_first": "one_atom", "refined": "refined"}
+    path.write_text(path.read_text().replace("\"progresive\"", "\"fit\"")
+                    + "\n[training.one_atom]\nsteps = 3\n")
+    with pytest.raises(RecipeError, match=r"\[training.one_atom\] needs trainer = "
+                                          r"\"one_atom_first\". Received: trainer='fit'"):
+        load_recipe(path)
