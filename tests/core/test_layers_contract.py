@@ -48,7 +48,7 @@ def test_the_package_keeps_its_layers_and_has_no_import_circles():
 
 
 def test_every_subpackage_and_module_of_the_package_has_a_layer():
-    # a new top-level module outside the layers would escape the contract
+    # a new top-level module outside the layers would escape these rules
     names = {f"geomae_tf.{info.name}" for info in pkgutil.iter_modules(geomae_tf.__path__)}
     assert names == layers_of(CONFIG)
 
