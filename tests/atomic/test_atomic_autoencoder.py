@@ -176,8 +176,9 @@ def test_export_serves_the_refined_atoms_and_the_encoder_atoms(tmp_path):
     ({"weights": "missing.h5"}, ValueError, r"`weights` must be None, a zoo entry"),
 ])
 def test_bad_arguments_raise(kwargs, error, match):
+    # the public factory (geomae_tf.zoo), which also resolves zoo entry names
     with pytest.raises(error, match=match):
-        atomic_autoencoder(**{"image_size": 16, **kwargs})
+        geomae_tf.zoo.atomic_autoencoder(**{"image_size": 16, **kwargs})
 
 
 def test_bad_images_raise_in_the_numpy_api():
