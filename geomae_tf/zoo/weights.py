@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geomae_tf import validation
-from geomae_tf.models.saved_weights import call_text, mismatch_error, saved_config
+from geomae_tf.models.saved_weights import (call_text, load_weights_file, mismatch_error,
+                                             saved_config)
 from geomae_tf.zoo.presets import ENTRIES
 
 if TYPE_CHECKING:
@@ -262,18 +263,13 @@ def load_weights_into(model: keras.Model, weights: PathLike) -> keras.Model:
             is known).
         FileNotFoundError: the file does not exist.
     """
-    if isinstance(weights, str) and weights in ENTRIES:
-        path = entry_dir(weights) / f"{weights}.weights.h5"
-    else:
-        path = Path(os.fspath(weights))
-        if not str(path).endswith(".weights.h5"):
+    if not (isinstance(weights, str) and weights in ENTRIES):
+        if not str(Path(os.fspath(weights))).endswith(".weights.h5"):
             raise ValueError(f"`weights` must be None, a zoo entry {sorted(ENTRIES)} or a "
                              f"path to a .weights.h5 file. Received: weights={weights!r}")
-        if not path.is_file():
-            raise FileNotFoundError(f"`weights` file does not exist. Received: "
-                                    f"weights={str(path)!r}")
+        return load_weights_file(model, weights)   # a file: the models' own loader
     try:
-        model.load_weights(str(path))
+        model.load_weights(str(entry_dir(weights) / f"{weights}.weights.h5"))
     except ValueError as err:
         raise mismatch_error(weights, err, weights_config(weights)) from None
     return model
