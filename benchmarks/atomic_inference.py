@@ -52,6 +52,28 @@ def _timed(fn, images, batch):
     return out, 1000.0 * seconds / len(images)
 
 
+def _model_ways(ae, tmp, args, python_options):
+    """The model's ways, by name: the SavedModel (exported into `tmp`)'s
+    `encoder_atoms` and `atoms`, `ae.atoms`, and with `--python-refine` the
+    former numpy refinement with `python_options`."""
+    import tensorflow as tf
+
+    from geomae_tf.export.saved_model import export_saved_model
+
+    served = tf.saved_model.load(str(export_saved_model(ae, tmp)))
+    sig_atoms = served.signatures["atoms"]
+    sig_encoder = served.signatures["encoder_atoms"]
+    ways = {
+        "served encoder_atoms": lambda x: sig_encoder(images=tf.constant(x))["atoms"].numpy(),
+        "refined graph (Python)": lambda x: ae.atoms(x, batch_size=args.batch),
+        "served atoms": lambda x: sig_atoms(images=tf.constant(x))["atoms"].numpy(),
+    }
+    if args.python_refine:
+        ways["refine_codes (numpy)"] = lambda x: ae.atoms_from_codes(
+            ae.refine_codes(x, batch_size=args.batch, **python_options))
+    return ways
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=64, help="fresh spike images (default 64)")
@@ -63,12 +85,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="also time the former numpy refinement (refine_codes, slow)")
     args = parser.parse_args(argv)
 
-    import tensorflow as tf
-
     from geomae_tf import zoo
     from geomae_tf.analysis import atomic, spike_baselines
     from geomae_tf.datasets import spikes
-    from geomae_tf.export.saved_model import export_saved_model
 
     ae = zoo.load(args.entry)
     options = zoo.ENTRIES[args.entry].get("evaluation", {}).get("refine")
@@ -83,17 +102,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{os.cpu_count()} cores")
 
     with tempfile.TemporaryDirectory() as tmp:
-        served = tf.saved_model.load(str(export_saved_model(ae, tmp)))
-        sig_atoms = served.signatures["atoms"]
-        sig_encoder = served.signatures["encoder_atoms"]
-        ways = {
-            "served encoder_atoms": lambda x: sig_encoder(images=tf.constant(x))["atoms"].numpy(),
-            "refined graph (Python)": lambda x: ae.atoms(x, batch_size=args.batch),
-            "served atoms": lambda x: sig_atoms(images=tf.constant(x))["atoms"].numpy(),
-        }
-        if args.python_refine:
-            ways["refine_codes (numpy)"] = lambda x: ae.atoms_from_codes(
-                ae.refine_codes(x, rounds=1, batch_size=args.batch))
+        ways = _model_ways(ae, tmp, args, {"rounds": 1})
         rows = []
         for name, fn in ways.items():
             atoms, ms = _timed(fn, images, args.batch)
@@ -115,11 +124,8 @@ def _strokes(ae, args):
     precision (`geomae_tf.analysis.atomic.stroke_matching`: one active atom
     per true stroke at cosine >= 0.8), PSNR of the atoms' sum, ms per image.
     No classical detector decomposes strokes, so none is listed."""
-    import tensorflow as tf
-
     from geomae_tf.analysis import atomic
     from geomae_tf.datasets import strokes
-    from geomae_tf.export.saved_model import export_saved_model
 
     images, f = strokes.make_strokes(args.n, seed=args.seed, image_size=ae.image_shape[0],
                                      return_strokes=True)
@@ -127,18 +133,8 @@ def _strokes(ae, args):
           f"refinement options {ae.refine}; load average {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
-        served = tf.saved_model.load(str(export_saved_model(ae, tmp)))
-        sig_atoms = served.signatures["atoms"]
-        sig_encoder = served.signatures["encoder_atoms"]
-        ways = {
-            "served encoder_atoms": lambda x: sig_encoder(images=tf.constant(x))["atoms"].numpy(),
-            "refined graph (Python)": lambda x: ae.atoms(x, batch_size=args.batch),
-            "served atoms": lambda x: sig_atoms(images=tf.constant(x))["atoms"].numpy(),
-        }
-        if args.python_refine:
-            ways["refine_codes (numpy)"] = lambda x: ae.atoms_from_codes(
-                ae.refine_codes(x, rounds=1, merge_tolerance=0.15, min_gain=0.5,
-                                batch_size=args.batch))
+        ways = _model_ways(ae, tmp, args,
+                           {"rounds": 1, "merge_tolerance": 0.15, "min_gain": 0.5})
         print(f"{'way':26s} {'recall':>7s} {'precis.':>7s} {'PSNR dB':>7s} {'atoms':>6s} "
               f"{'ms/image':>9s} {'load':>5s}")
         for name, fn in ways.items():
