@@ -24,7 +24,7 @@ demo: $(STAMP)
 # again under JAX and PyTorch (CPU builds), one process per backend.
 test: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[jax,torch]"
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q --durations=15
 	KERAS_BACKEND=jax $(BIN)/python -m pytest tests/backends -q
 	KERAS_BACKEND=torch $(BIN)/python -m pytest tests/backends -q
 
