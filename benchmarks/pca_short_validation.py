@@ -1,9 +1,9 @@
 """Short validation of the `pca_ae_ellipses` recipe through `geomae train`'s code path.
 
 Runs `geomae_tf.training.trainer.train` on `zoo/pca_ae_ellipses.toml` with
-fewer epochs per stage (`--epochs`), registering the progressive trainer and
-the PCA evaluator in this process only (in case the registries do not list
-them yet), without exporting, on a copy of the recipe in `--out`. Prints the
+fewer epochs per stage (`--epochs`) and the recipe's own trainer
+(`progressive`) and evaluator (family `pca`), without exporting, on a copy
+of the recipe in `--out`. Prints the
 per-stage losses, the training time and the evaluation (correlation table,
 latent |corr|, targets).
 
@@ -19,7 +19,6 @@ import shutil
 import time
 from pathlib import Path
 
-from geomae_tf import analysis
 from geomae_tf.training import trainer
 
 
@@ -29,8 +28,6 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=3, help="epochs PER STAGE")
     parser.add_argument("--out", default="/tmp/pca_validation")
     args = parser.parse_args(argv)
-    trainer.TRAINERS.setdefault("progressive", "geomae_tf.training.progressive:fit_recipe")
-    analysis.EVALUATORS.setdefault("pca", "geomae_tf.analysis.pca:evaluate")
     # Work on a copy: `train` writes `<recipe>.results.json` beside the recipe,
     # and a short run's numbers must not land in zoo/.
     out = Path(args.out)

@@ -12,6 +12,7 @@ import _thread
 import argparse
 import contextlib
 import gc
+import signal
 import sys
 import threading
 import zipfile
@@ -87,8 +88,6 @@ def _keyboard_interrupts():
     exception as "ignored" and carries on (JAX registers such a callback, and
     training makes garbage at every step): there it is raised again a moment
     later."""
-    import signal
-
     def handler(signum, frame):
         if _in_finaliser(frame):
             threading.Timer(0.05, _thread.interrupt_main).start()
@@ -286,10 +285,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> None:
-    # keras_tuner and the chief/worker gRPC service: the one import that costs (1.4-1.8 s
-    # after `import geomae_tf`, measured on 2 busy cores; cli's other imports take under
-    # 0.5 s together beyond the recipe's, which every command needs): `geomae tune` alone
-    # pays it
+    # keras_tuner and the chief/worker gRPC service (0.09-0.13 s more after the rest of
+    # cli, measured on 2 busy cores): `geomae tune` alone pays it
     from geomae_tf.training import tuning
 
     try:

@@ -25,6 +25,8 @@ import json
 import tomllib
 from pathlib import Path
 
+import h5py
+
 from geomae_tf import io
 from geomae_tf.analysis.claims import check_claims
 from geomae_tf.analysis.docs_figures import figures_of
@@ -213,8 +215,6 @@ def _weights_summary(entry, saved_models, version=None):
     Counts the model's variables in the file (the optimizer's are stored beside
     them and left out), without building the model.
     """
-    import h5py
-
     folder = Path(saved_models) / entry
     versions = [version] if version is not None else sorted(
         (int(p.name) for p in folder.glob("*") if p.name.isdigit()), reverse=True)

@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from matplotlib.animation import FuncAnimation, PillowWriter
+from matplotlib.figure import Figure
 
 from geomae_tf import validation
 from geomae_tf.analysis.latent import DEFAULT_STEPS, latent_bounds, sweep_codes
@@ -41,8 +43,6 @@ from geomae_tf.io import atomic_path
 
 if TYPE_CHECKING:
     import keras
-    from matplotlib.animation import FuncAnimation
-    from matplotlib.figure import Figure
 
     from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
     from geomae_tf.types import ArrayLike, PathLike
@@ -219,8 +219,6 @@ def strip_figure(outputs: ArrayLike, values: np.ndarray | Sequence[float], label
     Returns:
         A `matplotlib.figure.Figure`.
     """
-    from matplotlib.figure import Figure
-
     outputs = np.asarray(outputs)
     steps = len(outputs)
     fig = Figure(figsize=(1.1 * steps, 1.5 if _is_image(outputs[0]) else 1.3))
@@ -253,8 +251,6 @@ def sweep_figure(outputs: ArrayLike, values: np.ndarray, labels: Sequence[str],
     Returns:
         A `matplotlib.figure.Figure`.
     """
-    from matplotlib.figure import Figure
-
     outputs = np.asarray(outputs)
     n_axes, steps = outputs.shape[:2]
     if len(labels) != n_axes or not _is_image(outputs[0, 0]):
@@ -290,9 +286,6 @@ def sweep_animation(outputs: ArrayLike, values: ArrayLike,
         (figure, `matplotlib.animation.FuncAnimation`), to save with
         `PillowWriter` at `dpi=100` (see `save_gif`).
     """
-    from matplotlib.animation import FuncAnimation
-    from matplotlib.figure import Figure
-
     outputs = np.asarray(outputs)
     values = np.asarray(values)
     steps = len(outputs)
@@ -336,8 +329,6 @@ def save_gif(outputs: ArrayLike, values: ArrayLike, path: PathLike, label: str,
     Returns:
         The path written.
     """
-    from matplotlib.animation import PillowWriter
-
     fps = validation.check_float("fps", fps, minimum=0.0, exclusive_minimum=True)
     fig, animation = sweep_animation(outputs, values, label)
     with atomic_path(path, suffix=".gif") as tmp:

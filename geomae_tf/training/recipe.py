@@ -35,7 +35,8 @@ import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from geomae_tf import analysis, datasets, validation, zoo
+from geomae_tf import datasets, validation, zoo
+from geomae_tf.analysis.families import FAMILIES
 from geomae_tf.training import evaluation
 from geomae_tf.training.recipe_types import Recipe, RecipeError
 from geomae_tf.training.registry import TRAINERS
@@ -278,9 +279,9 @@ def _check_evaluation(recipe):
     (its keys and the types of its values), before anything trains."""
     family = recipe.evaluation.get("family")
     if family is not None and (not isinstance(family, str)
-                               or family not in analysis.EVALUATORS):
+                               or family not in FAMILIES):
         raise RecipeError(f"{recipe.path}: [evaluation] family must be one of "
-                          f"{sorted(analysis.EVALUATORS)}. Received: family={family!r}")
+                          f"{sorted(FAMILIES)}. Received: family={family!r}")
     evaluate_fn = evaluation.evaluator_of(recipe)
     kwargs = evaluation.evaluation_kwargs(recipe, evaluate_fn)  # unknown keys
     _check_arguments(recipe.path, "evaluation", evaluate_fn, kwargs)

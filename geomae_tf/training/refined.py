@@ -45,11 +45,12 @@ from typing import TYPE_CHECKING, Any
 import keras
 import numpy as np
 
-from geomae_tf import io, validation
+from geomae_tf import datasets, io, validation
+from geomae_tf.models.atomic import refinement
+from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
 from geomae_tf.training.callbacks import RunParts
 
 if TYPE_CHECKING:
-    from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
     from geomae_tf.training.recipe_types import Recipe
     from geomae_tf.types import ArrayLike, PathLike
 
@@ -98,8 +99,6 @@ def code_table_model(model: AtomicAutoencoder, codes: ArrayLike,
 
 def live_blocks(model: AtomicAutoencoder, codes: ArrayLike) -> np.ndarray:
     """(N, k) float32: 0 on the blocks that `refine_codes` switched off, else 1."""
-    from geomae_tf.models.atomic import refinement
-
     mask = refinement._live_mask(model, np.asarray(codes, np.float32))
     return mask.reshape(len(mask), model.k, model.d0)[:, :, 0].copy()
 
@@ -135,9 +134,6 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
     as `callbacks.RunParts` records them) and `resumed` says whether this
     run continued rounds that an earlier one finished.
     """
-    from geomae_tf import datasets
-    from geomae_tf.models.atomic.atomic_model import AtomicAutoencoder
-
     if not isinstance(model, AtomicAutoencoder):
         raise TypeError(f"trainer = \"refined\" fine-tunes an atomic autoencoder (factory "
                         f"atomic_autoencoder). Received: a {type(model).__name__}")

@@ -38,7 +38,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from geomae_tf import analysis, datasets, io, validation, zoo
+import geomae_tf
+from geomae_tf import datasets, io, validation, zoo
+from geomae_tf.analysis import reconstruction
+from geomae_tf.analysis.families import FAMILIES
+from geomae_tf.export.saved_model import export_entry, write_models_config
+from geomae_tf.zoo.weights import load_weights_into
 from geomae_tf.training import callbacks as gcallbacks
 from geomae_tf.training import distribute, run_lock
 # The trainers' shared pieces live in the modules below; they read as this
@@ -268,8 +273,6 @@ def publish_run(run_export: PathLike, results: Mapping[str, Any], recipe: Recipe
     Returns:
         The path of the published version folder.
     """
-    from geomae_tf.export.saved_model import write_models_config
-
     target = Path(target)
     with io.atomic_directory(target) as tmp:
         shutil.copytree(run_export, tmp, dirs_exist_ok=True)
@@ -357,13 +360,9 @@ def export_run(model: keras.Model, entry: str, root: PathLike, config: dict[str,
     """
     signature = zoo.ENTRIES.get(entry, {}).get("signature")
     if keras.backend.backend() == "tensorflow":
-        from geomae_tf.export.saved_model import export_entry
-
         return export_entry(model, entry, root=root, version=version, config=config,
                             signature=signature, overwrite=True)
     check_tensorflow_exports()
-    import geomae_tf
-
     env = dict(os.environ, KERAS_BACKEND="tensorflow")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     package_parent = str(Path(geomae_tf.__file__).resolve().parents[1])
@@ -393,8 +392,6 @@ def init_weights(model: keras.Model, recipe: Recipe) -> None:
     before the loader refuses it: a refusal is reported alone, in one line
     naming the recipe; the warnings of a load that succeeds are shown.
     """
-    from geomae_tf.zoo.weights import load_weights_into
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -445,7 +442,7 @@ def check_run(recipe_path: PathLike, evaluate: bool = True,
             model, "reconstruct"):
         raise RecipeError(f"{recipe.path}: a {type(model).__name__} is no autoencoder, so "
                           f"reconstruction metrics do not apply: set [evaluation] family to "
-                          f"one of {sorted(analysis.EVALUATORS)}")
+                          f"one of {sorted(FAMILIES)}")
     if read_data and trainer == "fit":
         check_image_shape(model, training_data(recipe), recipe)
     inputs = getattr(model, "inputs", None)
@@ -546,7 +543,7 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
             model, "reconstruct"):
         raise RecipeError(f"{recipe.path}: a {type(model).__name__} is no autoencoder, so "
                           f"reconstruction metrics do not apply: set [evaluation] family to "
-                          f"one of {sorted(analysis.EVALUATORS)}")
+                          f"one of {sorted(FAMILIES)}")
     trainer = recipe.training["trainer"]
     # The data is read and checked (and fits the model) before anything is written.
     data = training_data(recipe) if trainer == "fit" else None
@@ -599,8 +596,6 @@ def train(recipe_path: PathLike, out_dir: PathLike = "runs",
     if evaluate:
         started = time.time()
         if "images" in inspect.signature(evaluate_fn).parameters:  # no ground truth
-            from geomae_tf.analysis import reconstruction
-
             images = held_out_images(recipe)
             results["metrics"] = evaluate_fn(model, images, **eval_kwargs)
             results["figures"] = [str(p) for p in reconstruction.figures(

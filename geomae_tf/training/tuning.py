@@ -56,15 +56,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import keras
+import grpc
 import keras_tuner as kt
 import numpy as np
 import tensorflow as tf
 from keras_tuner.engine import trial as kt_trial
+from keras_tuner.src.distribute import oracle_client
 
 from geomae_tf import datasets, io, validation, zoo
 from geomae_tf.analysis import disk as disk_analysis
 from geomae_tf.analysis.plotting import pyplot, save_figure
 from geomae_tf.datasets import disks
+from geomae_tf.models.disk.disk_autoencoder import REGULARIZERS
 from geomae_tf.training import trainer
 from geomae_tf.training.recipe import TUNE_DEFAULTS, RecipeError, check_tune, load_recipe
 # The chief/worker service (gRPC) has its own module; its public names read as
@@ -271,8 +274,6 @@ def _tune_settings(recipe, max_trials, epochs, overrides=None):
     if recipe.factory != "disk_autoencoder":
         raise RecipeError(f"{recipe.path}: `geomae tune` sweeps the regularisers of "
                           f"disk_autoencoder. Received: factory={recipe.factory!r}")
-    from geomae_tf.models.disk.disk_autoencoder import REGULARIZERS
-
     settings["regularizer"] = settings["regularizer"] or recipe.model.get("regularizer")
     choices = sorted(set(REGULARIZERS) - {"none"})
     if settings["regularizer"] not in choices:
@@ -466,8 +467,6 @@ def _check_worker_spec(spec_path, spec_text, role):
 
 def _run_worker(tuner, oracle, role, connect_timeout, train_data, settings, hole,
                 image_size, verbose):
-    import grpc
-    from keras_tuner.src.distribute import oracle_client
 
     x_val = band_disks(settings["n_val"], hole, settings["val_seed"], image_size,
                        settings["n_samples"])

@@ -26,8 +26,11 @@ from collections.abc import Mapping
 from concurrent import futures
 from typing import Any
 
+import grpc
 import keras_tuner as kt
 from keras_tuner.engine import trial as kt_trial
+from keras_tuner.src import protos
+from keras_tuner.src.distribute import oracle_chief, oracle_client
 
 from geomae_tf import validation
 
@@ -128,7 +131,6 @@ def wait_for_oracle(host: str, port: int, timeout: float) -> None:
     Raises:
         TuneConnectionError: it did not (the chief is not started, or unreachable).
     """
-    import grpc
 
     timeout = validation.check_float("connect_timeout", timeout, minimum=0.0,
                                      exclusive_minimum=True)
@@ -147,9 +149,6 @@ def wait_for_oracle(host: str, port: int, timeout: float) -> None:
 def _worker_client(oracle, timeout):
     """A Keras Tuner `OracleClient` that waits `IDLE_POLL_S` after an IDLE answer
     and sends heartbeats (`start_heartbeat` / `stop_heartbeat`) while a trial runs."""
-    import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute import oracle_client
 
     class WorkerClient(oracle_client.OracleClient):
         def __init__(self, oracle):
@@ -230,9 +229,6 @@ def serve_oracle(oracle: kt.Oracle, host: str, port: int, worker_timeout: float 
     Raises:
         TuneConnectionError: host:port cannot be bound.
     """
-    import grpc
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute import oracle_chief
 
     worker_timeout = validation.check_float("worker_timeout", worker_timeout, minimum=0.0,
                                             exclusive_minimum=True)

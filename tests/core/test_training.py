@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from geomae_tf import zoo
 from geomae_tf.training.recipe import RecipeError, load_recipe
 from geomae_tf.training.trainer import TrainingDivergedError, build_model, fit, train
 from tests.core.recipes import write_tiny
@@ -225,3 +226,23 @@ def test_a_misspelt_trainer_is_refused_when_the_recipe_loads(tmp_path):
     with pytest.raises(RecipeError, match=r"\[training.one_atom\] needs trainer = "
                                           r"\"one_atom_first\". Received: trainer='fit'"):
         load_recipe(path)
+
+
+def test_a_misspelt_family_is_refused_when_the_recipe_loads(tmp_path):
+    """`[evaluation] family` is checked against the families' registry, which
+    holds objects like the trainers' (no "module:function" strings): every
+    family of the zoo has one, with its own evaluate and figures."""
+    from geomae_tf.analysis.families import FAMILIES, Family
+
+    assert {spec["family"] for spec in zoo.ENTRIES.values()} == set(FAMILIES)
+    assert all(isinstance(family, Family) and family.name == name
+               and callable(family.evaluate) and callable(family.figures)
+               for name, family in FAMILIES.items())
+    assert FAMILIES["atomic_mnist"].evaluate.__name__ == "evaluate_mnist"
+    path = write_tiny(tmp_path / "r.toml")
+    path.write_text(path.read_text().replace("[evaluation]\n",
+                                             "[evaluation]\nfamily = \"dsik\"\n"))
+    with pytest.raises(RecipeError) as refused:
+        load_recipe(path)
+    assert str(refused.value) == (f"{path}: [evaluation] family must be one of "
+                                  f"{sorted(FAMILIES)}. Received: family='dsik'")

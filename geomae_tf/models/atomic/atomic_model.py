@@ -9,6 +9,7 @@ import numpy as np
 
 from geomae_tf import validation
 from geomae_tf.layers.atomic_decoder import AtomicDecoder
+from geomae_tf.models.atomic import refinement
 from geomae_tf.models.atomic.atomic_refinement import DEFAULTS as REFINE_DEFAULTS
 from geomae_tf.models.atomic.atomic_refinement import AtomicRefinement
 from geomae_tf.models.autoencoder import Autoencoder
@@ -116,8 +117,6 @@ class AtomicAutoencoder(Autoencoder):
         keyword arguments `options` are). Slower than `encode` (about 50
         decoder passes per round), and closer to the images.
         """
-        from geomae_tf.models.atomic import refinement
-
         return refinement.refine_codes(self, images, z=z, **options)
 
     def refiner(self, options: dict[str, Any] | None = None) -> AtomicRefinement:
