@@ -6,8 +6,11 @@ for models that are not autoencoders, the names of its serving signature;
 `checks` lists the claims `geomae demo` tests: [metric, op, threshold, source];
 `quick_n_test` (optional) the held-out size of the quick evaluation when its
 claims need more than the default 300 samples (or are too slow for them);
-`evaluation` (optional) evaluation arguments added to those the entry was
-published with (`geomae evaluate` and `make demo` use both). A claim's source is
+`evaluation` the arguments of the family's evaluator (`geomae evaluate`,
+`make demo`, and the evaluation that ends `geomae train`; the entry's recipe
+has no `[evaluation]` table): the held-out size and seed, and an atomic
+entry's refinement options (the answer of `atoms(images)` and of the served
+`atoms` signature). A claim's source is
 either the paper's own statement with its section ("Newson et al. JMIV 2020,
 sect. 4.2: '...'; threshold: zoo target": the paper shows it, the number is
 the zoo's) or "zoo target: ..." (a property the zoo checks that the paper does
@@ -81,6 +84,11 @@ ENTRIES = {
         "description": "Centred disks coded by ONE number (Table 1 network, with biases).",
         "paper": "JMIV 2020, sections 3 and 4.1-4.2, Table 1, Figures 2-3",
         "recipe": "zoo/disk_ae.toml",
+        # How disk_ae is measured (`geomae evaluate`, and after `geomae train`)
+        "evaluation": {
+            "n_test": 1000,  # fresh Monte-Carlo-blurred disks, radius U(1, 31)
+            "seed": 20201,
+        },
         "limitations": [
             "Only centred, filled, blurred disks of radius 0-32 px on a 64x64 black "
             "background: any other shape, position or contrast is outside what it has "
@@ -108,6 +116,13 @@ ENTRIES = {
         "description": "The disk autoencoder without biases: D(l z) = l D(z), Airy profile.",
         "paper": "JMIV 2020, section 4.3 and appendix B, Figures 4, 11, 12",
         "recipe": "zoo/disk_ae_nobias.toml",
+        # How disk_ae_nobias is measured (`geomae evaluate`, and after `geomae train`)
+        "evaluation": {
+            "n_test": 1000,  # fresh Monte-Carlo-blurred disks, radius U(1, 31)
+            "seed": 20201,
+            "profile_R": 32.0,  # compare the learned profile with the optimum for radii up to 32
+            "bands": {"small": [1.0, 11.0], "middle": [11.0, 18.0], "large": [18.0, 31.0]},
+        },
         "limitations": [
             "Without biases the reconstruction error is much higher (MSE about 0.05): "
             "this model is for checking D(l z) = l D(z) and the Airy profile of appendix "
@@ -131,6 +146,12 @@ ENTRIES = {
         "description": "Disks with radii 11-18 never seen in training, no regularisation.",
         "paper": "JMIV 2020, section 4.4, Figure 6",
         "recipe": "zoo/disk_ae_hole.toml",
+        # How disk_ae_hole is measured (`geomae evaluate`, and after `geomae train`)
+        "evaluation": {
+            "n_test": 1000,  # fresh Monte-Carlo-blurred disks from the TRUE distribution, U(1, 31)
+            "seed": 20201,
+            "bands": {"hole": [11.0, 18.0], "observed": [[1.0, 11.0], [18.0, 31.0]]},
+        },
         "figures": {"unseen_radii": [[11.0, 18.0]]},   # shaded in the code plot
         "limitations": [
             "Fails by design inside the hole: disks of radius 11-18 px are reconstructed "
@@ -154,6 +175,12 @@ ENTRIES = {
         "description": "The hole set with encoder-only weight decay (type 3).",
         "paper": "JMIV 2020, section 4.4.1, Figures 7-8",
         "recipe": "zoo/disk_ae_hole_encreg.toml",
+        # How disk_ae_hole_encreg is measured (`geomae evaluate`, and after `geomae train`)
+        "evaluation": {
+            "n_test": 1000,
+            "seed": 20201,
+            "bands": {"hole": [11.0, 18.0], "observed": [[1.0, 11.0], [18.0, 31.0]]},
+        },
         "figures": {"unseen_radii": [[11.0, 18.0]]},   # shaded in the code plot
         "limitations": [
             "One tuned run: across five seeds of the hole study, encoder-only weight "
@@ -179,6 +206,11 @@ ENTRIES = {
         "description": "A 1-D Dirac (one-hot, n = 64) to its position.",
         "paper": "JMIV 2020, section 5.3, Figure 9",
         "recipe": "zoo/position_encoder_1d.toml",
+        # How position_encoder_1d is measured (`geomae evaluate`, and after `geomae train`)
+        "evaluation": {
+            "n_test": 1000,  # also encodes triangular Diracs at continuous positions
+            "seed": 20205,
+        },
         "limitations": [
             "Trained supervised by the position on one-hot vectors of length 64; inside "
             "an autoencoder with a 1-D code the same encoder did not find the [1, 2, 1] "
@@ -202,6 +234,11 @@ ENTRIES = {
         "description": "A position to a triangular Dirac of length 64.",
         "paper": "JMIV 2020, section 5.4, Figure 10",
         "recipe": "zoo/position_decoder_1d.toml",
+        # How position_decoder_1d is measured (`geomae evaluate`, and after `geomae train`)
+        "evaluation": {
+            "n_test": 1000,  # random continuous positions, peak found to sub-sample precision
+            "seed": 20206,
+        },
         "limitations": [
             "Seed-sensitive: across seeds 0-2 the same recipe decoded 0%, 3.2% and 5.6% "
             "of positions more than 1 sample off, and seed 2 reached a peak RMSE of 2.87 "
@@ -222,6 +259,11 @@ ENTRIES = {
         "description": "PCA-like autoencoder on ellipses: ordered, decorrelated axes.",
         "paper": "Ladjal, Newson, Pham, PCA-like autoencoder (2019; JMIV 2022), talk slides 46-50",
         "recipe": "zoo/pca_ae_ellipses.toml",
+        # How pca_ae_ellipses is measured (`geomae evaluate`, and after `geomae train`)
+        "evaluation": {
+            "n_test": 1000,  # fresh ellipses, Monte Carlo blur (another renderer than training)
+            "seed": 20190401,
+        },
         "limitations": [
             "Axes 2 and 3 follow the two elongation ratios only partly (Pearson 0.67 and "
             "0.56, targets 0.80 and 0.76), and the worst other table entry is 0.17 "
@@ -289,10 +331,18 @@ ENTRIES = {
         "description": "Atomic autoencoder (k = 10, d0 = 3) on sums of Gaussian spikes.",
         "paper": "Newson and Traonmilin 2023, sections 2.3 and 3",
         "recipe": "zoo/atomic_spikes.toml",
+        # How atomic_spikes is measured (`geomae evaluate`, and after `geomae train`)
+        "evaluation": {
+            "n_test": 300,  # fresh spike images, Hungarian matching of atoms to spikes
+            "seed": 20231,
+            # an atom is active when its amplitude exceeds half the smallest true one
+            "threshold": 0.25,
+            "gate": 2.0,  # px: half the minimum separation of the spikes
+            "refine": SPIKE_REFINE,
+        },
         # The refined code costs about 40 passes of g per image: the quick
         # evaluation (make demo) scores 100 images.
         "quick_n_test": 100,
-        "evaluation": {"refine": SPIKE_REFINE},
         "figures": {"refine": SPIKE_REFINE},
         "limitations": [
             "With the encoder's code (the paper's answer) it misses about a quarter of the "
@@ -321,8 +371,15 @@ ENTRIES = {
                         "(k = 10, d0 = 3, the paper's architecture)."),
         "paper": "Newson and Traonmilin 2023, sections 2.3 and 3",
         "recipe": "zoo/atomic_spikes_refined.toml",
+        # How atomic_spikes_refined is measured (`geomae evaluate`, and after `geomae train`)
+        "evaluation": {
+            "n_test": 300,  # fresh spike images, Hungarian matching of atoms to spikes
+            "seed": 20231,
+            "threshold": 0.25,
+            "gate": 2.0,
+            "refine": SPIKE_REFINE,
+        },
         "quick_n_test": 100,
-        "evaluation": {"refine": SPIKE_REFINE},
         "figures": {"refine": SPIKE_REFINE},
         "limitations": [
             "Its answer is the refined code (`atoms(images)` and the served `atoms` "
@@ -349,6 +406,12 @@ ENTRIES = {
                         "atom first (versions 1-2: jointly; version 1: d0 = 3)."),
         "paper": "Newson and Traonmilin 2023, section 3",
         "recipe": "zoo/atomic_strokes.toml",
+        # How atomic_strokes is measured (`geomae evaluate`, and after `geomae train`)
+        "evaluation": {
+            "n_test": 300,  # fresh stroke images: MSE, PSNR, atoms matched to true strokes
+            "seed": 20231,
+            "refine": STROKE_REFINE,
+        },
         "limitations": [
             "The encoder's own code still splits strokes: 15% of the true strokes are "
             "matched by one active atom (cosine >= 0.8) and 11% of its active atoms match "
@@ -383,7 +446,6 @@ ENTRIES = {
             ["refined_psnr", ">=", 25.0, "zoo target: the same, code refined"],
         ],
         "quick_n_test": 100,
-        "evaluation": {"refine": STROKE_REFINE},
         "figures": {"refine": STROKE_REFINE},
     },
     "atomic_mnist": {
@@ -395,6 +457,11 @@ ENTRIES = {
                         "MNIST digits at 128 x 128."),
         "paper": "Newson and Traonmilin 2023, section 3, Figures 2-4",
         "recipe": "zoo/atomic_mnist.toml",
+        # How atomic_mnist is measured (`geomae evaluate`, and after `geomae train`)
+        "evaluation": {
+            "n_test": 500,  # the whole fixed test split: MSE, PSNR, active and connected atoms
+            "seed": 20231,
+        },
         "intended_use": (
             "Research and teaching: the paper's MNIST experiment, measured, as a baseline "
             "for stroke decompositions of handwriting and for the analysis tools "
@@ -434,6 +501,11 @@ ENTRIES = {
                         "MNIST digits at 128 x 128"),
         "paper": "Newson and Traonmilin 2023, section 3, Figures 2-4",
         "recipe": "zoo/atomic_mnist_k16_d6.toml",
+        # How atomic_mnist_k16_d6 is measured (`geomae evaluate`, and after `geomae train`)
+        "evaluation": {
+            "n_test": 500,  # the whole fixed test split: MSE, PSNR, active and connected atoms
+            "seed": 20231,
+        },
         "intended_use": (
             "Research and teaching: the paper's MNIST experiment with the latent of the "
             "authors' public code (16 blocks of 6 instead of the paper's 10 of 3), beside "

@@ -1,17 +1,19 @@
 """What a zoo entry's recipe takes from the entry's preset, written only there.
 
-An entry's description, paper and evaluation options (the refinement options of
-an atomic entry: the answer of `atoms(images)` and of the served `atoms`
-signature) are written once, in `geomae_tf.zoo.presets.ENTRIES`, beside its
-claims and card text; the recipe (`zoo/<entry>.toml`) holds the model, data,
-training and the rest of the evaluation. `geomae_tf.training.recipe.load_recipe`
+An entry's description, paper and evaluation options (held-out size and seed;
+the refinement options of an atomic entry: the answer of `atoms(images)` and of
+the served `atoms` signature) are written once, in
+`geomae_tf.zoo.presets.ENTRIES`, beside its claims and card text; the recipe
+(`zoo/<entry>.toml`) holds the model, the data and the training. `geomae_tf.training.recipe.load_recipe`
 completes a recipe from its entry's preset with `with_preset`. A recipe whose
 `entry` is not in the zoo (the user's own) gives `description` and `paper`
 itself, as any recipe may still do for a key it states.
 
 Example:
->>> with_preset({"entry": "atomic_spikes", "evaluation": {"n_test": 300}})["evaluation"]
-{'n_test': 300, 'refine': {'solver': 'gauss_newton', 'steps': 3, ...}}
+>>> with_preset({"entry": "disk_ae"})["evaluation"]
+{'n_test': 1000, 'seed': 20201}
+>>> with_preset({"entry": "disk_ae", "evaluation": {"n_test": 50}})["evaluation"]
+{'n_test': 50, 'seed': 20201}
 """
 
 from __future__ import annotations
