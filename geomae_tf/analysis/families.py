@@ -55,10 +55,3 @@ FAMILIES: dict[str, Family] = {one.name: one for one in (
     Family("position_encoder", position.evaluate_encoder, position.figures_encoder),
     Family("position_decoder", position.evaluate_decoder, position.figures_decoder),
 )}
-
-
-def family(name: str) -> Family:
-    """`FAMILIES[name]`, or a ValueError naming the families there are."""
-    if name not in FAMILIES:
-        raise ValueError(f"`family` must be one of {sorted(FAMILIES)}. Received: family={name!r}")
-    return FAMILIES[name]

@@ -50,7 +50,6 @@ import tensorflow_datasets as tfds
 from PIL import Image, UnidentifiedImageError
 
 from geomae_tf import validation
-from geomae_tf.datasets import tfds_disks, tfds_mnist  # noqa: F401  (their builders register)
 
 if TYPE_CHECKING:
     from geomae_tf.types import PathLike

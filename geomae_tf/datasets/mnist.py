@@ -42,7 +42,6 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from geomae_tf import validation
-from geomae_tf.datasets import tfds_mnist  # noqa: F401  (registers "geomae_mnist")
 
 if TYPE_CHECKING:
     from geomae_tf.types import ArrayLike, PathLike

@@ -84,7 +84,6 @@ ENTRIES = {
         "description": "Centred disks coded by ONE number (Table 1 network, with biases).",
         "paper": "JMIV 2020, sections 3 and 4.1-4.2, Table 1, Figures 2-3",
         "recipe": "zoo/disk_ae.toml",
-        # How disk_ae is measured (`geomae evaluate`, and after `geomae train`)
         "evaluation": {
             "n_test": 1000,  # fresh Monte-Carlo-blurred disks, radius U(1, 31)
             "seed": 20201,
@@ -116,7 +115,6 @@ ENTRIES = {
         "description": "The disk autoencoder without biases: D(l z) = l D(z), Airy profile.",
         "paper": "JMIV 2020, section 4.3 and appendix B, Figures 4, 11, 12",
         "recipe": "zoo/disk_ae_nobias.toml",
-        # How disk_ae_nobias is measured (`geomae evaluate`, and after `geomae train`)
         "evaluation": {
             "n_test": 1000,  # fresh Monte-Carlo-blurred disks, radius U(1, 31)
             "seed": 20201,
@@ -146,7 +144,6 @@ ENTRIES = {
         "description": "Disks with radii 11-18 never seen in training, no regularisation.",
         "paper": "JMIV 2020, section 4.4, Figure 6",
         "recipe": "zoo/disk_ae_hole.toml",
-        # How disk_ae_hole is measured (`geomae evaluate`, and after `geomae train`)
         "evaluation": {
             "n_test": 1000,  # fresh Monte-Carlo-blurred disks from the TRUE distribution, U(1, 31)
             "seed": 20201,
@@ -175,7 +172,6 @@ ENTRIES = {
         "description": "The hole set with encoder-only weight decay (type 3).",
         "paper": "JMIV 2020, section 4.4.1, Figures 7-8",
         "recipe": "zoo/disk_ae_hole_encreg.toml",
-        # How disk_ae_hole_encreg is measured (`geomae evaluate`, and after `geomae train`)
         "evaluation": {
             "n_test": 1000,
             "seed": 20201,
@@ -206,7 +202,6 @@ ENTRIES = {
         "description": "A 1-D Dirac (one-hot, n = 64) to its position.",
         "paper": "JMIV 2020, section 5.3, Figure 9",
         "recipe": "zoo/position_encoder_1d.toml",
-        # How position_encoder_1d is measured (`geomae evaluate`, and after `geomae train`)
         "evaluation": {
             "n_test": 1000,  # also encodes triangular Diracs at continuous positions
             "seed": 20205,
@@ -234,7 +229,6 @@ ENTRIES = {
         "description": "A position to a triangular Dirac of length 64.",
         "paper": "JMIV 2020, section 5.4, Figure 10",
         "recipe": "zoo/position_decoder_1d.toml",
-        # How position_decoder_1d is measured (`geomae evaluate`, and after `geomae train`)
         "evaluation": {
             "n_test": 1000,  # random continuous positions, peak found to sub-sample precision
             "seed": 20206,
@@ -259,7 +253,6 @@ ENTRIES = {
         "description": "PCA-like autoencoder on ellipses: ordered, decorrelated axes.",
         "paper": "Ladjal, Newson, Pham, PCA-like autoencoder (2019; JMIV 2022), talk slides 46-50",
         "recipe": "zoo/pca_ae_ellipses.toml",
-        # How pca_ae_ellipses is measured (`geomae evaluate`, and after `geomae train`)
         "evaluation": {
             "n_test": 1000,  # fresh ellipses, Monte Carlo blur (another renderer than training)
             "seed": 20190401,
@@ -331,7 +324,6 @@ ENTRIES = {
         "description": "Atomic autoencoder (k = 10, d0 = 3) on sums of Gaussian spikes.",
         "paper": "Newson and Traonmilin 2023, sections 2.3 and 3",
         "recipe": "zoo/atomic_spikes.toml",
-        # How atomic_spikes is measured (`geomae evaluate`, and after `geomae train`)
         "evaluation": {
             "n_test": 300,  # fresh spike images, Hungarian matching of atoms to spikes
             "seed": 20231,
@@ -371,7 +363,6 @@ ENTRIES = {
                         "(k = 10, d0 = 3, the paper's architecture)."),
         "paper": "Newson and Traonmilin 2023, sections 2.3 and 3",
         "recipe": "zoo/atomic_spikes_refined.toml",
-        # How atomic_spikes_refined is measured (`geomae evaluate`, and after `geomae train`)
         "evaluation": {
             "n_test": 300,  # fresh spike images, Hungarian matching of atoms to spikes
             "seed": 20231,
@@ -406,7 +397,6 @@ ENTRIES = {
                         "atom first (versions 1-2: jointly; version 1: d0 = 3)."),
         "paper": "Newson and Traonmilin 2023, section 3",
         "recipe": "zoo/atomic_strokes.toml",
-        # How atomic_strokes is measured (`geomae evaluate`, and after `geomae train`)
         "evaluation": {
             "n_test": 300,  # fresh stroke images: MSE, PSNR, atoms matched to true strokes
             "seed": 20231,
@@ -457,7 +447,6 @@ ENTRIES = {
                         "MNIST digits at 128 x 128."),
         "paper": "Newson and Traonmilin 2023, section 3, Figures 2-4",
         "recipe": "zoo/atomic_mnist.toml",
-        # How atomic_mnist is measured (`geomae evaluate`, and after `geomae train`)
         "evaluation": {
             "n_test": 500,  # the whole fixed test split: MSE, PSNR, active and connected atoms
             "seed": 20231,
@@ -501,7 +490,6 @@ ENTRIES = {
                         "MNIST digits at 128 x 128"),
         "paper": "Newson and Traonmilin 2023, section 3, Figures 2-4",
         "recipe": "zoo/atomic_mnist_k16_d6.toml",
-        # How atomic_mnist_k16_d6 is measured (`geomae evaluate`, and after `geomae train`)
         "evaluation": {
             "n_test": 500,  # the whole fixed test split: MSE, PSNR, active and connected atoms
             "seed": 20231,

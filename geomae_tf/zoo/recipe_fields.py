@@ -4,7 +4,8 @@ An entry's description, paper and evaluation options (held-out size and seed;
 the refinement options of an atomic entry: the answer of `atoms(images)` and of
 the served `atoms` signature) are written once, in
 `geomae_tf.zoo.presets.ENTRIES`, beside its claims and card text; the recipe
-(`zoo/<entry>.toml`) holds the model, the data and the training. `geomae_tf.training.recipe.load_recipe`
+(`zoo/<entry>.toml`) holds the model, the data and the training.
+`geomae_tf.training.recipe.load_recipe`
 completes a recipe from its entry's preset with `with_preset`. A recipe whose
 `entry` is not in the zoo (the user's own) gives `description` and `paper`
 itself, as any recipe may still do for a key it states.
