@@ -34,10 +34,17 @@ the stages that finished with the recipe's number of steps (an interrupted
 stage, or one whose steps changed, is redone, and stage 2 after a new stage
 1) and resumes stage 3 from its backup.
 
+Real digits have no one-stroke images, so stage 1 may draw its objects from
+another registered dataset: `dataset = "strokes"` with
+`data = {image_size = 128, max_strokes = 1, ...}` teaches g single pen
+strokes of the digits' size and width before it meets the digits (stage 1
+then takes only `data`, the batch size and the seed; stages 2 and 3 train
+on the recipe's own data).
+
 Recipe keys, in `[training.one_atom]`: `steps` (default 4,000), `data`
-(default `{}`), `blank_rate` (default 0.15), `learning_rate` (default the
-recipe's; stage 1 decays it by a cosine to 1%, stage 2 keeps it constant),
-`frozen_block_steps` (default 0).
+(default `{}`), `dataset` (default the recipe's), `blank_rate` (default
+0.15), `learning_rate` (default the recipe's; stage 1 decays it by a cosine
+to 1%, stage 2 keeps it constant), `frozen_block_steps` (default 0).
 """
 
 from __future__ import annotations
@@ -64,6 +71,7 @@ if TYPE_CHECKING:
 DEFAULTS = {
     "steps": 4000,
     "data": {},
+    "dataset": None,
     "blank_rate": 0.15,
     "learning_rate": None,
     "frozen_block_steps": 0,
@@ -82,6 +90,9 @@ def check_options(options: dict[str, Any] | None) -> dict[str, Any]:
         raise ValueError(f"`training.one_atom.data` must be a table of [data] overrides for "
                          f"the one-atom stage (e.g. {{max_strokes = 1}}). Received: "
                          f"data={merged['data']!r}")
+    if merged["dataset"] is not None:
+        validation.check_choice("training.one_atom.dataset", merged["dataset"],
+                                set(datasets.DATASETS))
     rate = validation.check_float("training.one_atom.blank_rate", merged["blank_rate"],
                                   minimum=0.0)
     if rate >= 1.0:
@@ -118,6 +129,19 @@ def transfer(source: AtomicAutoencoder, target: AtomicAutoencoder) -> None:
             target.encoder.get_layer(layer.name).set_weights(layer.get_weights())
 
 
+def stage_one_data(recipe: Recipe, options: dict[str, Any]) -> tf.data.Dataset:
+    """Stage 1's (images, images) batches, before blanking: the recipe's
+    dataset with its [data] arguments overridden by `options["data"]`, or,
+    when `options["dataset"]` names another, that dataset with its own
+    defaults, `options["data"]`, the recipe's batch size and seed."""
+    if options.get("dataset") in (None, recipe.dataset):
+        return datasets.DATASETS[recipe.dataset].training_dataset(
+            **{**recipe.data_kwargs(), **options["data"]})
+    return datasets.DATASETS[options["dataset"]].training_dataset(
+        **{"batch_size": recipe.training["batch_size"], "seed": recipe.training["seed"],
+           **options["data"]})
+
+
 def _save(model, path):
     with io.atomic_path(path, suffix=".weights.h5") as tmp:
         model.save_weights(tmp)
@@ -145,12 +169,15 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
     state = json.loads(state_path.read_text()) if state_path.is_file() else {}
     dataset = datasets.DATASETS[recipe.dataset]
     seed = training["seed"]
+    one_source = {"dataset": options["dataset"] or recipe.dataset, "data": options["data"]}
 
     one_path = run_dir / "one_atom.weights.h5"
     model_args = {key: value for key, value in recipe.model.items() if key != "split_penalty"}
     one = zoo.FACTORIES[recipe.factory](**{**model_args, "k": 1})
     reused = []   # the stages an earlier run finished: this run resumes after them
-    if one_path.is_file() and state.get("one_atom", {}).get("steps") == options["steps"]:
+    done = state.get("one_atom", {})
+    if (one_path.is_file() and done.get("steps") == options["steps"]
+            and done.get("source", one_source) == one_source):
         one.load_weights(str(one_path))
         reused.append("one_atom")
         if verbose:
@@ -158,13 +185,15 @@ def fit_recipe(model: AtomicAutoencoder, recipe: Recipe, run_dir: PathLike,
     else:
         if verbose:
             print(f"stage 1 (one atom): {options['steps']} steps of images with at most one "
-                  f"object ({options['data']}), {options['blank_rate']:.0%} blank, k = 1")
-        data = dataset.training_dataset(**{**recipe.data_kwargs(), **options["data"]})
-        data = with_blanks(data, options["blank_rate"], seed + 1)
+                  f"object ({one_source['dataset']}, {options['data']}), "
+                  f"{options['blank_rate']:.0%} blank, k = 1")
+        data = with_blanks(stage_one_data(recipe, options), options["blank_rate"], seed + 1)
         schedule = keras.optimizers.schedules.CosineDecay(rate, options["steps"], alpha=0.01)
         state.pop("block_fixed", None)   # stage 2 follows a new stage 1
         _run_stage(one, data, options["steps"], schedule, training["beta_1"], verbose,
                    "one_atom", "stage 1 (one atom)", state, state_path, one_path, recipe)
+        state["one_atom"]["source"] = one_source
+        io.write_text(state_path, json.dumps(state, indent=2) + "\n")
 
     fixed_path = run_dir / "block_fixed.weights.h5"
     if (options["frozen_block_steps"] and fixed_path.is_file()

@@ -80,6 +80,9 @@ LR_SCHEDULES = ("constant", "cosine")
 #: run's results.json records the policy it resolved to). The trained entry is
 #: always evaluated and exported in float32.
 DTYPE_POLICIES = ("auto", "float32", "mixed_bfloat16")
+#: The trainers that train a model built under a mixed dtype policy (the
+#: one-atom trainer's stage 1 builds its one-block model in float32).
+MIXED_TRAINERS = ("fit", "one_atom_first")
 #: `[export] version`: the version `geomae train RECIPE --publish` publishes to
 #: (refused when it exists, unless --force); None publishes to a new version.
 EXPORT_DEFAULTS = {"version": None}
@@ -380,9 +383,10 @@ def load_recipe(path: PathLike) -> Recipe:
                              f"path to start from. Received: init={training['init']!r}")
         validation.check_choice("training.dtype_policy", training["dtype_policy"],
                                 set(DTYPE_POLICIES))
-        if training["dtype_policy"] != "float32" and training["trainer"] != "fit":
+        if (training["dtype_policy"] != "float32"
+                and training["trainer"] not in MIXED_TRAINERS):
             raise ValueError(f"`training.dtype_policy` other than \"float32\" needs "
-                             f"trainer = \"fit\". Received: "
+                             f"trainer = \"fit\" or \"one_atom_first\". Received: "
                              f"dtype_policy={training['dtype_policy']!r} with "
                              f"trainer={training['trainer']!r}")
     except (TypeError, ValueError) as err:

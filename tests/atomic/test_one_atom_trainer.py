@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from geomae_tf.datasets import spikes
+from geomae_tf.datasets import spikes, strokes
 from geomae_tf.training import one_atom
 from geomae_tf.training.recipe import RecipeError, load_recipe
 from geomae_tf.zoo import atomic_autoencoder
@@ -121,12 +121,68 @@ def test_stage_1_data_hold_at_most_one_object():
     assert max(int(p.sum()) for p in peaks) <= 1
 
 
+STROKES_FIRST = """
+dataset = "strokes"
+data = { image_size = 16, max_strokes = 1, length_range = [4.0, 10.0], margin = 2.0 }
+"""
+
+
+def test_stage_1_may_draw_single_objects_from_another_dataset(tmp_path):
+    # real digits have no one-stroke images: stage 1 then learns synthetic strokes,
+    # with that dataset's own defaults, the overrides, the recipe's batch and seed
+    path = write_recipe(tmp_path)
+    path.write_text(path.read_text().replace("data = { max_spikes = 1 }", STROKES_FIRST))
+    recipe = load_recipe(path)
+    options = one_atom.check_options(recipe.training["one_atom"])
+    got = np.asarray(next(iter(one_atom.stage_one_data(recipe, options)))[0])
+    want = np.asarray(next(iter(strokes.training_dataset(
+        batch_size=4, seed=0, image_size=16, max_strokes=1, length_range=(4.0, 10.0),
+        margin=2.0)))[0])
+    np.testing.assert_array_equal(got, want)
+    # without `dataset`: the recipe's own data (spikes), with the overrides
+    own = one_atom.check_options({"data": {"max_spikes": 1}})
+    got = np.asarray(next(iter(one_atom.stage_one_data(recipe, own)))[0])
+    want = np.asarray(next(iter(spikes.training_dataset(
+        batch_size=4, seed=1, image_size=16, max_spikes=1, mode="stream")))[0])
+    np.testing.assert_array_equal(got, want)
+
+
+def test_a_stage_1_whose_dataset_changed_is_redone(tmp_path):
+    path = write_recipe(tmp_path)
+    run_dir = tmp_path / "run"
+    one_atom.fit_recipe(atomic_autoencoder(k=3, d0=3, image_size=SIDE), load_recipe(path),
+                        run_dir, verbose=0)
+    first = json.loads((run_dir / "one_atom.json").read_text())
+    assert first["one_atom"]["source"] == {"dataset": "spikes", "data": {"max_spikes": 1}}
+    path.write_text(path.read_text().replace("data = { max_spikes = 1 }", STROKES_FIRST))
+    one_atom.fit_recipe(atomic_autoencoder(k=3, d0=3, image_size=SIDE), load_recipe(path),
+                        run_dir, verbose=0)
+    second = json.loads((run_dir / "one_atom.json").read_text())
+    assert second["one_atom"]["source"]["dataset"] == "strokes"
+    assert second["one_atom"]["loss"] != first["one_atom"]["loss"]
+
+
+def test_the_stages_train_under_a_mixed_dtype_policy(tmp_path):
+    from geomae_tf.training import trainer
+
+    path = write_recipe(tmp_path)
+    path.write_text(path.read_text().replace("seed = 0",
+                                             'seed = 0\ndtype_policy = "mixed_bfloat16"'))
+    model, results = trainer.train(path, out_dir=tmp_path / "runs", export=False,
+                                   evaluate=False, verbose=0)
+    assert results["dtype_policy"] == "mixed_bfloat16"
+    assert all(np.isfinite(stage["loss"]) for stage in results["stages"].values())
+    assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
 @pytest.mark.parametrize("old, new, match", [
     ("blank_rate = 0.25", "colour = 1", r"unknown key\(s\) \['colour'\]"),
     ("steps = 3", "steps = 0", "steps"),
     ("blank_rate = 0.25", "blank_rate = 1.0", r"blank_rate` must be in \[0, 1\)"),
     ("data = { max_spikes = 1 }", "data = 1", "data` must be a table"),
     ("frozen_block_steps = 2", "frozen_block_steps = -1", "frozen_block_steps"),
+    ("blank_rate = 0.25", 'dataset = "pens"',
+     r"`training.one_atom.dataset` must be one of .*'strokes'.*Received: .*'pens'"),
 ])
 def test_bad_one_atom_options_name_the_key(tmp_path, old, new, match):
     path = write_recipe(tmp_path)
