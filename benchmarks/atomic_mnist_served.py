@@ -12,7 +12,8 @@ are) and scores, from its signatures:
   atoms per digit (peak above 0.25), locality (share of an active atom's
   mass in its largest connected piece) and the share of active atoms that
   are one connected piece (`geomae_tf.analysis.atomic.atom_locality`,
-  `connected_atoms`);
+  `connected_atoms`), and where the rest of an atom's mass lies: in other
+  pieces or in a faint haze below 10% of its peak (`atom_mass_split`);
 - `serving_default`: PSNR of the reconstruction;
 - `encode` / `decode`: the interpolation measure of
   `geomae_tf.analysis.atomic.interpolation_consistency` (a decoded
@@ -40,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from geomae_tf.analysis.atomic import atom_locality, connected_atoms
+from geomae_tf.analysis.atomic import atom_mass_split, connected_atoms
 from geomae_tf.datasets import mnist
 from geomae_tf.models.atomic.inference import ACTIVE_THRESHOLD
 
@@ -90,7 +91,8 @@ def main() -> None:
     recon_mse = float(np.mean((recon - images) ** 2))
     active = (atoms.max(axis=(2, 3, 4)) > ACTIVE_THRESHOLD).sum(axis=1)
     connected = connected_atoms(atoms, ACTIVE_THRESHOLD)
-    locality = atom_locality(atoms, ACTIVE_THRESHOLD)
+    split = atom_mass_split(atoms, ACTIVE_THRESHOLD)
+    locality = split[:, 0]
 
     encode, decode = sig("encode", "z"), sig("decode", "reconstruction")
     pairs = images[: len(images) - len(images) % 2]
@@ -112,6 +114,8 @@ def main() -> None:
         "active_atoms_range": [int(active.min()), int(active.max())],
         "share_of_digits_with_2_to_8_atoms": float(np.mean((active >= 2) & (active <= 8))),
         "locality": float(locality.mean()) if locality.size else float("nan"),
+        "mass_in_other_pieces": float(split[:, 1].mean()) if split.size else float("nan"),
+        "mass_in_faint_haze": float(split[:, 2].mean()) if split.size else float("nan"),
         "connected_share": float(connected.mean()) if connected.size else float("nan"),
         "interpolation_ratio": ratio,
         "atoms_ms_per_image": ms, "batch": args.batch,

@@ -160,6 +160,21 @@ def test_locality_is_the_mass_share_of_the_largest_piece():
         atomic.atom_locality(atoms[0])
 
 
+def test_an_atoms_mass_splits_into_its_largest_piece_other_pieces_and_haze():
+    """What keeps locality below 1: a second piece, or a faint haze below 10%
+    of the peak spread over the image (the three shares sum to 1)."""
+    atoms = np.zeros((1, 2, 16, 16, 1))
+    atoms[0, 0, 2:5, 2:4] = atoms[0, 0, 10:12, 10:11] = 0.9         # masses 5.4 : 1.8
+    atoms[0, 1, 2:6, 2:6] = 1.0                                     # one piece, mass 16
+    atoms[0, 1, 8:16, :] = 0.05                                     # haze, mass 6.4
+    atoms[0, 1, 0, 0] = -0.5                                        # negative: no mass
+    split = atomic.atom_mass_split(atoms)
+    np.testing.assert_allclose(split, [[0.75, 0.25, 0.0], [16 / 22.4, 0.0, 6.4 / 22.4]])
+    np.testing.assert_allclose(split.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(split[:, 0], atomic.atom_locality(atoms))
+    assert atomic.atom_mass_split(np.zeros((1, 2, 8, 8, 1))).shape == (0, 3)
+
+
 def test_interpolating_a_digit_with_itself_costs_what_the_digit_does(data_dir):
     """The path from E(a) to E(a) stays at f_D(E(a)): the ratio is 1."""
     model = zoo.atomic_autoencoder(k=2, d0=3, image_size=16)

@@ -23,8 +23,9 @@ from geomae_tf.analysis.atomic.figures import (decomposition_figure, figures_mni
                                                figures_spikes, figures_strokes,
                                                interpolation_figure, navigation_figure,
                                                reconstruction_figure)
-from geomae_tf.analysis.atomic.mnist import (LOCALITY_LEVEL, atom_locality, connected_atoms,
-                                             evaluate_mnist, interpolation_consistency)
+from geomae_tf.analysis.atomic.mnist import (LOCALITY_LEVEL, atom_locality, atom_mass_split,
+                                             connected_atoms, evaluate_mnist,
+                                             interpolation_consistency)
 from geomae_tf.analysis.atomic.spikes import (DISTANCE_GATE, evaluate_spikes, match_spikes,
                                               recovery_by_count, recovery_by_count_figure,
                                               recovery_scores, spike_recovery)
@@ -35,7 +36,7 @@ from geomae_tf.models.atomic.inference import ACTIVE_THRESHOLD, locate_atoms
 
 __all__ = [
     "ACTIVE_THRESHOLD", "DISTANCE_GATE", "EVAL_SEED", "LOCALITY_LEVEL", "MIN_STROKE_COSINE",
-    "atom_locality", "blob_cosines", "connected_atoms", "decomposition_figure",
+    "atom_locality", "atom_mass_split", "blob_cosines", "connected_atoms", "decomposition_figure",
     "evaluate_mnist", "evaluate_spikes", "evaluate_strokes", "figures_mnist",
     "figures_spikes", "figures_strokes", "interpolation_consistency", "interpolation_figure",
     "latent_bounds", "locate_atoms", "match_spikes", "navigation_figure",

@@ -49,6 +49,48 @@ def connected_atoms(atoms: ArrayLike, threshold: float = ACTIVE_THRESHOLD) -> np
 LOCALITY_LEVEL = 0.1
 
 
+def atom_mass_split(atoms: ArrayLike, threshold: float = ACTIVE_THRESHOLD,
+                    level: float = LOCALITY_LEVEL) -> np.ndarray:
+    """Where each active atom's positive mass lies: its largest piece, its
+    other pieces, or faint pixels that join no piece (section 3: each MNIST
+    atom "is connected and continuous").
+
+    An atom's pieces are the 8-connected components of its pixels above
+    `level` times its peak. The three shares sum to 1: a locality below 1
+    (`atom_locality`, the first column) comes from a second piece (a stroke
+    drawn in two places) or from a faint haze spread over the image.
+
+    Args:
+        atoms: array (N, k, H, W, 1). Decoded atoms g(z_i).
+        threshold: float. Activity threshold on the peak. Defaults to 0.25.
+        level: float in (0, 1). Support level, a share of the peak.
+            Defaults to 0.1.
+
+    Returns:
+        A float array (n_active, 3), one row per active atom (in (image,
+        atom) order): the shares of its positive mass in its largest piece,
+        in its other pieces, and below the support level.
+    """
+    atoms = np.asarray(atoms, np.float64)
+    if atoms.ndim != 5 or atoms.shape[-1] != 1:
+        raise ValueError(f"`atoms` must be shaped (N, k, H, W, 1). Received: shape "
+                         f"{atoms.shape}")
+    level = validation.check_float("level", level, minimum=1e-6, maximum=1.0)
+    peaks = atoms.max(axis=(2, 3, 4))
+    eight = np.ones((3, 3), dtype=bool)
+    rows = []
+    for i, j in zip(*np.nonzero(peaks > threshold)):
+        atom = atoms[i, j, ..., 0]
+        labels, n = ndimage.label(atom > level * peaks[i, j], eight)
+        positive = np.clip(atom, 0.0, None)
+        sizes = ndimage.sum(positive, labels, index=np.arange(1, n + 1))
+        total = positive.sum()
+        largest = float(np.max(sizes))
+        rows.append((largest / total, float(np.sum(sizes) - largest) / total,
+                     float(positive[labels == 0].sum()) / total))
+    return np.asarray(rows, np.float64).reshape(-1, 3)
+
+
 def atom_locality(atoms: ArrayLike, threshold: float = ACTIVE_THRESHOLD,
                   level: float = LOCALITY_LEVEL) -> np.ndarray:
     """How much of each active atom is one piece (section 3: each MNIST atom
@@ -57,7 +99,8 @@ def atom_locality(atoms: ArrayLike, threshold: float = ACTIVE_THRESHOLD,
     For an active atom (peak above `threshold`), the share of its positive
     mass that lies inside its largest 8-connected component of pixels above
     `level` times its peak: 1 for an atom that is one stroke, about 1/2 for
-    an atom made of two equal pieces apart.
+    an atom made of two equal pieces apart. `atom_mass_split` says where the
+    rest lies.
 
     Args:
         atoms: array (N, k, H, W, 1). Decoded atoms g(z_i).
@@ -69,21 +112,7 @@ def atom_locality(atoms: ArrayLike, threshold: float = ACTIVE_THRESHOLD,
         A float array in [0, 1], one entry per active atom (in (image, atom)
         order).
     """
-    atoms = np.asarray(atoms, np.float64)
-    if atoms.ndim != 5 or atoms.shape[-1] != 1:
-        raise ValueError(f"`atoms` must be shaped (N, k, H, W, 1). Received: shape "
-                         f"{atoms.shape}")
-    level = validation.check_float("level", level, minimum=1e-6, maximum=1.0)
-    peaks = atoms.max(axis=(2, 3, 4))
-    eight = np.ones((3, 3), dtype=bool)
-    shares = []
-    for i, j in zip(*np.nonzero(peaks > threshold)):
-        atom = atoms[i, j, ..., 0]
-        labels, n = ndimage.label(atom > level * peaks[i, j], eight)
-        positive = np.clip(atom, 0.0, None)
-        sizes = ndimage.sum(positive, labels, index=np.arange(1, n + 1))
-        shares.append(float(np.max(sizes) / positive.sum()))
-    return np.asarray(shares, np.float64)
+    return atom_mass_split(atoms, threshold, level)[:, 0]
 
 
 def interpolation_consistency(model: AtomicAutoencoder, images: ArrayLike,
