@@ -20,7 +20,7 @@ import pkgutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-__version__ = "0.10.0"
+__version__ = "0.11.0"
 
 
 def _register_serializable():

@@ -124,6 +124,7 @@ class RunParts(keras.callbacks.Callback):
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self._part is not None:
             self._part["seconds"] = round(time.time() - self._started, 2)
+            io.write_text(self.filepath, json.dumps(self.parts, indent=1) + "\n")
 
 
 def parts_epochs(parts: list[dict[str, Any]]) -> int:

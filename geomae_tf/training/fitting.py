@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import csv
 import inspect
 from collections.abc import Mapping
 from pathlib import Path
@@ -80,6 +81,14 @@ def _steps_per_epoch(data, training):
     return cardinality
 
 
+def _known_steps(data, training):
+    """Steps per epoch: the recipe's, else the data's cardinality, else None."""
+    if training["steps_per_epoch"] is not None:
+        return training["steps_per_epoch"]
+    cardinality = int(data.cardinality())
+    return cardinality if cardinality > 0 else None
+
+
 def run_learning_rate(training: Mapping[str, Any], data: tf.data.Dataset,
                       epochs: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """The learning rate of a run of `epochs` over `data` under a recipe's
@@ -92,6 +101,39 @@ def run_learning_rate(training: Mapping[str, Any], data: tf.data.Dataset,
     return learning_rate(training, _steps_per_epoch(data, training), epochs)
 
 
+def finished_run(run_dir: PathLike, epochs: int,
+                 steps_per_epoch: int | None = None) -> keras.callbacks.History | None:
+    """The recorded History of a one-process run in `run_dir` that trained its
+    `epochs` to the end, else None.
+
+    Ended means: `parts.json` covers the `epochs`, `last.weights.h5` is there,
+    and the backup is gone (Keras deletes it when `fit` returns, after every
+    callback has written the last epoch). The History holds `history.csv`'s
+    last row per epoch, `parts` and `resumed` as `fit` sets them, and
+    `finished = True`.
+    """
+    run_dir = Path(run_dir)
+    parts = gcallbacks.RunParts(run_dir / "parts.json")._recorded()
+    if (not parts or any(part.get("stage") is not None for part in parts)
+            or gcallbacks.parts_epochs(parts) != epochs
+            or not (run_dir / "last.weights.h5").is_file()
+            or (run_dir / "backup").exists() or not (run_dir / "history.csv").is_file()):
+        return None
+    with open(run_dir / "history.csv", newline="") as handle:
+        rows = {int(row["epoch"]): row for row in csv.DictReader(handle)}
+    if sorted(rows) != list(range(epochs)):
+        return None
+    history = keras.callbacks.History()
+    history.epoch = list(range(epochs))
+    history.history = {key: [float(rows[e][key]) for e in range(epochs)]
+                       for key in rows[0] if key != "epoch" and rows[0][key] not in ("", "NA")}
+    history.params = {"epochs": epochs, "steps": steps_per_epoch}
+    history.parts = parts
+    history.resumed = gcallbacks.parts_resumed(parts)
+    history.finished = True
+    return history
+
+
 def fit(model: keras.Model, recipe: Recipe, run_dir: PathLike, verbose: str | int = "auto",
         epochs: int | None = None, data: tf.data.Dataset | None = None,
         chief: bool = True) -> keras.callbacks.History:
@@ -102,7 +144,10 @@ def fit(model: keras.Model, recipe: Recipe, run_dir: PathLike, verbose: str | in
     Only the `chief` (process 0 of a multi-process run) writes the history,
     logs, last weights and `parts.json` (the parts of a run interrupted and
     resumed: `callbacks.RunParts`, also as `history.parts`); every process
-    keeps its own backup in `run_dir`.
+    keeps its own backup in `run_dir`. A run folder whose run already ended
+    (`finished_run`) is not trained again: the model takes its last weights,
+    and its recorded history is returned (a run stopped after training, in
+    its evaluation or export, goes on from there with the same command).
     """
     training = recipe.training
     data = training_data(recipe) if data is None else data
@@ -122,6 +167,15 @@ def fit(model: keras.Model, recipe: Recipe, run_dir: PathLike, verbose: str | in
         keras.callbacks.CSVLogger(str(run_dir / "history.csv"), append=True),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")),
     ] if chief else [])
+    finished = (finished_run(run_dir, epochs, _known_steps(data, training))
+                if distribute.process_count() == 1 else None)
+    if finished is not None:   # trained to its end already: its weights, not a new run
+        model.optimizer.build(model.trainable_variables)   # its state is in the file too
+        model.load_weights(str(run_dir / "last.weights.h5"))
+        if verbose:
+            print(f"{run_dir}: trained to its last epoch ({epochs}) already; its weights "
+                  f"are used, nothing is trained again")
+        return finished
     validation = validation_data(recipe)
     if distribute.process_count() > 1:  # every process takes as many equal batches
         batch_size = recipe.data_kwargs()["batch_size"]

@@ -213,6 +213,23 @@ def test_evaluate_mnist_on_the_test_digits(data_dir):
         metrics["interpolation_cycle_mse"] / metrics["test_cycle_mse"])
 
 
+def test_evaluate_mnist_scores_the_refined_code_beside_the_encoders(data_dir):
+    """`refine`: the same scores of the entry's answer, prefixed `refined_`, on
+    the same digits. With no step and no round the refined code is the
+    encoder's, so the scores agree; dropping atoms never adds any."""
+    model = zoo.atomic_autoencoder(k=3, d0=3, image_size=16)
+    same = atomic.evaluate_mnist(model, n_test=8, data_dir=data_dir,
+                                 refine={"steps": 0, "rounds": 0})
+    assert same["refine"] == {"steps": 0, "rounds": 0}
+    for key in ("mse", "psnr", "active_atoms"):
+        assert same[f"refined_{key}"] == pytest.approx(same[key], rel=1e-5)
+    dropped = atomic.evaluate_mnist(model, n_test=8, data_dir=data_dir,
+                                    refine={"steps": 1, "rounds": 0, "min_gain": 0.5,
+                                            "drop_passes": 2})
+    assert dropped["refined_active_atoms"] <= dropped["active_atoms"]
+    assert "refined_psnr" not in atomic.evaluate_mnist(model, n_test=8, data_dir=data_dir)
+
+
 def test_mnist_figures_2_to_4(data_dir, tmp_path):
     model = zoo.atomic_autoencoder(k=2, d0=3, image_size=16, name="tiny_mnist")
     draw = FAMILIES["atomic_mnist"].figures
@@ -220,6 +237,8 @@ def test_mnist_figures_2_to_4(data_dir, tmp_path):
     assert [p.name for p in paths] == [f"tiny_mnist_{f}.png" for f in (
         "reconstruction", "decomposition", "navigation", "interpolation")]
     assert all(p.stat().st_size > 1000 for p in paths)
+    refined = draw(model, tmp_path, n_images=2, data_dir=data_dir, refine={"steps": 1})
+    assert refined[-1].name == "tiny_mnist_decomposition_refined.png"
 
 
 def test_atomic_mnist_recipe(data_dir):

