@@ -552,8 +552,8 @@ ENTRIES = {
             "28 x 28, not on the paper's 500 x 500 high-resolution MNIST (not public).",
             "Its answer (`atoms(images)` and the served `atoms` signature) refines the "
             "encoder's code through the fixed decoder and drops the atoms the others can "
-            "stand in for, in the graph: about 1.2 s per digit on 2 busy CPU cores, 48 "
-            "times the encoder's one pass. The encoder's own atoms (`encoder_atoms`, "
+            "stand in for, in the graph: 0.6 s per digit on 2 quiet CPU cores (1.2 s "
+            "busy), 25 times the encoder's one pass. The encoder's own atoms (`encoder_atoms`, "
             "`atoms(images, refine=False)`) are more (9.5 per digit) and hazier (locality "
             "0.88): the metrics without the refined_ prefix. The atoms are short pieces of "
             "strokes, several per pen stroke, not the paper's whole strokes.",
